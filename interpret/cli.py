@@ -1,0 +1,115 @@
+"""Command line: ``python -m interpret {explain,predict,methods}``.
+
+User errors (bad image, bad parameter, unusable weights) exit with code 2 and one line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .explain import explain, resolve_methods
+from .methods import DEFAULT_METHODS, METHODS
+from .model import CLASSES
+from .params import ParamError
+from .preprocess import ImageError, model_image, to_tensor
+from .weights import WeightsError, load_model
+
+USER_ERRORS = (ImageError, ParamError, WeightsError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m interpret", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("explain", help="attribution maps for one image")
+    run.add_argument("image")
+    run.add_argument("--weights", help="weights source (directory, file or Hub repo id)")
+    run.add_argument("--target", help="class index or name (default: the prediction)")
+    run.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated keys")
+    run.add_argument("--n-steps", type=int)
+    run.add_argument("--nt-samples", type=int)
+    run.add_argument("--stdevs", type=float)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--baseline")
+    run.add_argument("--out", default="explanation", help="output directory")
+
+    predict = commands.add_parser("predict", help="top-5 classes for images")
+    predict.add_argument("images", nargs="+")
+    predict.add_argument("--weights")
+
+    commands.add_parser("methods", help="list the attribution methods")
+    return parser
+
+
+def _explain(args: argparse.Namespace) -> None:
+    methods = resolve_methods(args.methods)
+    model = load_model(args.weights)
+    result = explain(
+        model,
+        args.image,
+        methods,
+        args.target,
+        n_steps=args.n_steps,
+        nt_samples=args.nt_samples,
+        stdevs=args.stdevs,
+        seed=args.seed,
+        baseline=args.baseline,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "attributions.npz", **result.attributions)
+    (out / "result.json").write_text(result.to_json())
+    result.image.save(out / "input.png")
+    for key, overlay in result.overlays.items():
+        overlay.save(out / f"{key}.png")
+    print(
+        f"{result.predicted_class} ({result.probabilities[result.prediction]:.1%}); "
+        f"explained target {result.target_class}; wrote {out}/"
+    )
+
+
+def _predict(args: argparse.Namespace) -> None:
+    import torch
+
+    model = load_model(args.weights)
+    device = next(model.parameters()).device
+    for path in args.images:
+        with torch.no_grad():
+            logits = model(to_tensor(model_image(path)).to(device))
+        probabilities = torch.softmax(logits, dim=1)[0].cpu().numpy()
+        top = np.argsort(-probabilities)[:5]
+        ranked = ", ".join(f"{CLASSES[i]} {probabilities[i]:.1%}" for i in top)
+        print(f"{path}: {ranked}")
+
+
+def _methods() -> None:
+    width = max(map(len, METHODS))
+    for key, method in METHODS.items():
+        default = " (default)" if key in DEFAULT_METHODS else ""
+        print(f"{key:<{width}}  {method.label}{default}: {method.description}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "explain":
+            _explain(args)
+        elif args.command == "predict":
+            _predict(args)
+        else:
+            _methods()
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(
+            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 2
+    return 0

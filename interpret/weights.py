@@ -1,0 +1,206 @@
+"""Find, verify and load the weights for `Net`.
+
+Resolution order (see `load_model`): an explicit source, else the Hub repo named by
+``INTERPRET_MODEL_REPO`` (default `DEFAULT_REPO`), else the weights shipped in ``weights/``.
+The Hub is probed with a short TCP connect first because huggingface_hub's own retries take
+~23 s to give up when name resolution fails; a Space or laptop without network should start
+in about a second on the shipped weights instead. Nothing fetched from the network is ever
+unpickled: the Hub path downloads ``model.safetensors`` and ``config.json`` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import re
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import torch
+from huggingface_hub import constants as hub_constants
+from huggingface_hub import snapshot_download
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from .devices import select_device
+from .model import Net
+
+log = logging.getLogger("interpret")
+
+DEFAULT_REPO = "captum-explorer/cifar10-tutorial-net"
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+HUB_PROBE_TIMEOUT_S = 1.0
+HUB_FILES = ["config.json", "model.safetensors"]
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+
+
+class WeightsError(RuntimeError):
+    """A weights source that cannot be used; the message names the file or repo."""
+
+
+def sha256_of(path: Path) -> str:
+    """Hex digest of a file, to tell exactly which shipped or local weights were used."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hub_reachable(endpoint: str | None = None, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """True when a TCP connection to the Hub endpoint opens within `timeout` seconds.
+
+    Runs in a daemon thread because name resolution itself can hang past any socket timeout.
+    """
+    url = urlsplit(endpoint or hub_constants.ENDPOINT)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    outcome: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome.append(True)
+        except OSError:
+            outcome.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(outcome and outcome[0])
+
+
+def _describe_file(kind: str, path: Path) -> str:
+    return f"{kind}:{path} (sha256 {sha256_of(path)[:16]})"
+
+
+def _load_safetensors(path: Path) -> Net:
+    """Load a bare .safetensors state dict, naming the file in every failure."""
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{path}: not a readable safetensors file ({error})") from error
+    return _net_from_state(state, path)
+
+
+def _load_state_dict_file(path: Path) -> Net:
+    """Load a Captum-style pickled state dict with weights_only=True (no code execution)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a bad pickle
+        raise WeightsError(f"{path}: not a loadable state dict ({error})") from error
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
+    return _net_from_state(state, path)
+
+
+def _net_from_state(state: dict, origin: Path | str) -> Net:
+    net = Net()
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise WeightsError(f"{origin}: weights do not fit Net ({first_line})") from error
+    return net.eval()
+
+
+def _load_pretrained_dir(directory: Path) -> Net:
+    """Load save_pretrained output (config.json + model.safetensors) through the Hub mixin."""
+    model_file = directory / "model.safetensors"
+    if not model_file.is_file():
+        raise WeightsError(f"{model_file}: missing (expected save_pretrained layout)")
+    try:
+        # The mixin prints "Loading weights from local directory"; keep stdout clean for the CLI.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return Net.from_pretrained(directory, strict=True).eval()
+    except (SafetensorError, OSError, ValueError) as error:
+        raise WeightsError(f"{model_file}: not a readable safetensors file ({error})") from error
+    except RuntimeError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise WeightsError(f"{model_file}: weights do not fit Net ({first_line})") from error
+
+
+def _load_local(path: Path) -> tuple[Net, str]:
+    if path.is_dir():
+        return _load_pretrained_dir(path), _describe_file("dir", path / "model.safetensors")
+    if path.suffix == ".safetensors":
+        return _load_safetensors(path), _describe_file("file", path)
+    return _load_state_dict_file(path), _describe_file("file", path)
+
+
+def split_repo_revision(spec: str) -> tuple[str, str | None]:
+    """'owner/name@rev' -> ('owner/name', 'rev'); a bare repo id has no revision."""
+    repo_id, _, revision = spec.partition("@")
+    return repo_id, revision or None
+
+
+def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
+    """Download (or reuse the cached) safetensors snapshot of a Hub repo and load it."""
+    offline = hub_constants.HF_HUB_OFFLINE or not hub_reachable()
+    try:
+        folder = Path(
+            snapshot_download(
+                repo_id,
+                revision=revision,
+                allow_patterns=HUB_FILES,
+                local_files_only=offline,
+                etag_timeout=5,
+            )
+        )
+    except Exception as error:  # network, auth, missing repo/revision, read-only cache...
+        where = f"hub:{repo_id}@{revision or 'main'}"
+        if offline:
+            raise WeightsError(f"{where}: Hub unreachable and no cached copy") from error
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise WeightsError(f"{where}: {type(error).__name__}: {first_line}") from error
+    net = _load_pretrained_dir(folder)
+    return net, f"hub:{repo_id}@{folder.name}"
+
+
+def _resolve_explicit(source: str | os.PathLike) -> tuple[Net, str]:
+    path = Path(source).expanduser()
+    if path.exists():
+        return _load_local(path)
+    text = str(source)
+    if _REPO_ID.match(text) and not text.endswith((".pt", ".pth", ".safetensors", ".bin")):
+        return _load_hub(*split_repo_revision(text))
+    raise WeightsError(f"{text}: no such file or directory, and not a Hub repo id")
+
+
+def _resolve_default() -> tuple[Net, str]:
+    """The configured Hub repo, else the shipped weights; says once why it fell back."""
+    repo_id = os.environ.get("INTERPRET_MODEL_REPO", DEFAULT_REPO).strip()
+    if repo_id:
+        revision = os.environ.get("INTERPRET_MODEL_REVISION") or None
+        try:
+            return _load_hub(repo_id, revision)
+        except WeightsError as error:
+            log.warning("Using the shipped weights in %s: %s", SHIPPED_WEIGHTS, error)
+    try:
+        net = _load_pretrained_dir(SHIPPED_WEIGHTS)
+    except WeightsError as error:
+        raise WeightsError(f"shipped weights unusable: {error}") from error
+    return net, _describe_file("shipped", SHIPPED_WEIGHTS / "model.safetensors")
+
+
+def load_model(
+    source: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+) -> Net:
+    """Load `Net` in eval mode on `device`, recording where it came from in `net.weights_source`.
+
+    `source` may be a save_pretrained directory, a ``.safetensors`` file, a Captum-style ``.pt``
+    state dict, or a Hub repo id with optional ``@revision``. An explicit source that fails
+    raises `WeightsError`; the default Hub repo falls back to the shipped weights.
+    """
+    net, description = _resolve_default() if source is None else _resolve_explicit(source)
+    log.info("Weights in use: %s", description)
+    net = net.to(select_device(device))
+    net.weights_source = description
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net
