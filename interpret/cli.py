@@ -48,10 +48,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _explain(args: argparse.Namespace) -> None:
     methods = resolve_methods(args.methods)
+    picture = model_image(args.image)  # refuse a bad file before spending time on weights
     model = load_model(args.weights)
     result = explain(
         model,
-        args.image,
+        picture,
         methods,
         args.target,
         n_steps=args.n_steps,

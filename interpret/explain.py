@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,12 +161,20 @@ def explain_batch(
     *,
     overlays: bool = True,
     alpha: float = 0.5,
+    progress: Callable[[int, int, str], None] | None = None,
     **params: Any,
 ) -> list[Explanation]:
-    """Explain several images in one pass; each result equals the single-image call."""
+    """Explain several images in one pass; each result equals the single-image call.
+
+    `progress(done, total, key)` is called before each method runs, for progress bars.
+    """
     keys = resolve_methods(methods)
     settings = make_params(**params)
-    if not 0.0 <= float(alpha) <= 1.0:
+    try:
+        alpha = float(alpha)
+    except (TypeError, ValueError):
+        raise ParamError(f"overlay opacity must be a number, got {alpha!r}") from None
+    if not 0.0 <= alpha <= 1.0:
         raise ParamError(f"overlay opacity must be between 0 and 1, got {alpha}")
     pictures = [model_image(image) for image in images]
     if not pictures:
@@ -200,7 +208,9 @@ def explain_batch(
         for result in results:
             result.timings["predict"] = share
         target_tensor = torch.tensor(chosen, device=device)
-        for key in keys:
+        for done, key in enumerate(keys):
+            if progress is not None:
+                progress(done, len(keys), key)
             started = time.perf_counter()
             attribution, delta = _run_method(METHODS[key], model, inputs, target_tensor, settings)
             attribution = attribution.detach().float().cpu().numpy()

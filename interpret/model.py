@@ -56,7 +56,11 @@ class Net(
         self.relu4 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool1(self.relu1(self.conv1(x)))
+        return self.after_conv1(self.conv1(x))
+
+    def after_conv1(self, x: torch.Tensor) -> torch.Tensor:
+        """Everything after the first (linear) layer; `interpret.fast` enters here."""
+        x = self.pool1(self.relu1(x))
         x = self.pool2(self.relu2(self.conv2(x)))
         x = x.view(-1, 16 * 5 * 5)
         x = self.relu3(self.fc1(x))

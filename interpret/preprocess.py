@@ -47,12 +47,14 @@ def _open(source: bytes | str | os.PathLike) -> Image.Image:
         raise ImageError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")
     try:
         return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"image is too large: the limit is {MAX_PIXELS:,} pixels") from error
     except UnidentifiedImageError as error:
         raise ImageError(
             "not an image file PIL can read (PNG, JPEG, GIF, WebP, TIFF, BMP...)"
         ) from error
     except (OSError, ValueError, SyntaxError) as error:
-        raise ImageError(f"unreadable image: {error}") from error
+        raise ImageError(f"truncated or corrupt image data ({error})") from error
 
 
 def _check_pixel_count(width: int, height: int) -> None:
@@ -73,7 +75,7 @@ def _decode(image: Image.Image) -> Image.Image:
         image.load()
         return ImageOps.exif_transpose(image)
     except Image.DecompressionBombError as error:
-        raise ImageError(f"image exceeds the {MAX_PIXELS:,}-pixel limit") from error
+        raise ImageError(f"image is too large: the limit is {MAX_PIXELS:,} pixels") from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         raise ImageError(f"truncated or corrupt image data ({error})") from error
 

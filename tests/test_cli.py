@@ -1,0 +1,90 @@
+"""`python -m interpret`: explain round trip, predict, methods, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, example
+
+from interpret import DEFAULT_METHODS, METHODS, explain, load_model
+from interpret.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "interpret", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"INTERPRET_MODEL_REPO": "", "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path) -> None:
+    out = tmp_path / "out"
+    done = run_cli(
+        "explain", str(example(3)), "--weights", str(pretrained_dir), "--target", "airplane",
+        "--nt-samples", "6", "--n-steps", "20", "--seed", "3", "--out", str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "explained target airplane" in done.stdout
+    arrays = np.load(out / "attributions.npz")
+    assert sorted(arrays.files) == sorted(DEFAULT_METHODS)
+    details = json.loads((out / "result.json").read_text())
+    assert details["target_class"] == "airplane" and details["params"]["seed"] == 3
+    assert details["weights"].startswith("dir:") and set(details["deltas"]) == {
+        "integrated_gradients", "deeplift"}
+    for key in DEFAULT_METHODS:
+        assert (out / f"{key}.png").stat().st_size > 1000
+    # The files hold exactly what the library computes for the same request.
+    again = explain(load_model(pretrained_dir), example(3), target=0, nt_samples=6, n_steps=20,
+                    seed=3)
+    for key in DEFAULT_METHODS:
+        np.testing.assert_array_equal(arrays[key], again.attributions[key])
+
+
+def test_predict_prints_top5(pretrained_dir: Path) -> None:
+    done = run_cli("predict", str(example(0)), str(example(1)), "--weights", str(pretrained_dir))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.count("%") == 5 for line in lines)
+
+
+def test_methods_lists_every_key() -> None:
+    done = run_cli("methods")
+    assert done.returncode == 0
+    assert [line.split()[0] for line in done.stdout.splitlines()] == list(METHODS)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "/etc/hostname"], "error: not an image file"),
+        (["explain", "/nonexistent.png"], "error: no such image file"),
+        (["explain", "IMAGE", "--methods", "magic"], "error: unknown method(s) magic"),
+        (["explain", "IMAGE", "--n-steps", "0"], "error: n_steps must be between 1 and 500"),
+        (["explain", "IMAGE", "--target", "llama"], "error: unknown target class 'llama'"),
+        (["explain", "IMAGE", "--weights", "/tmp/nope.pt"], "error: /tmp/nope.pt: no such file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], message: str, pretrained_dir, tmp_path, capsys
+) -> None:
+    args = [str(example(0)) if a == "IMAGE" else a for a in args]
+    if "--weights" not in args:
+        args += ["--weights", str(pretrained_dir)]
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    stderr = capsys.readouterr().err.strip()
+    assert stderr.startswith(message) and len(stderr.splitlines()) == 1
+
+
+def test_a_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "notes.png").write_text("not really a picture")
+    done = run_cli("explain", str(tmp_path / "notes.png"), "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: not an image file PIL can read (PNG, JPEG, GIF, WebP, TIFF, BMP...)"
+    )

@@ -1,0 +1,150 @@
+"""Attributions equal Captum's own calls on the tutorial's code path, and the tutorial's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import DeepLift, IntegratedGradients, NoiseTunnel, Saliency
+from conftest import example
+
+from interpret import METHODS, ParamError, explain, explain_batch, load_model
+from interpret.model import Net
+from interpret.preprocess import model_image, to_tensor
+
+
+@pytest.fixture(scope="module")
+def reference_net(reference_path) -> Net:
+    return load_model(reference_path, device="cpu")
+
+
+def tutorial_attributions(net: Net, image_path, target: int, n_steps=50, nt_samples=100) -> dict:
+    """The Captum tutorial's calls, verbatim in substance (one image, zero baseline)."""
+    inputs = to_tensor(model_image(image_path))
+    inputs.requires_grad = True
+    net.zero_grad()
+    saliency = Saliency(net).attribute(inputs, target=target)
+    ig, ig_delta = IntegratedGradients(net).attribute(
+        inputs, baselines=inputs * 0, target=target, n_steps=n_steps,
+        return_convergence_delta=True,
+    )
+    torch.manual_seed(0)
+    nt = NoiseTunnel(IntegratedGradients(net)).attribute(
+        inputs, baselines=inputs * 0, target=target, nt_type="smoothgrad_sq",
+        nt_samples=nt_samples, stdevs=0.2, n_steps=n_steps,
+    )
+    dl, dl_delta = DeepLift(net).attribute(
+        inputs, baselines=inputs * 0, target=target, return_convergence_delta=True
+    )
+    return {
+        "saliency": (saliency, None),
+        "integrated_gradients": (ig, ig_delta),
+        "ig_smoothgrad_sq": (nt, None),
+        "deeplift": (dl, dl_delta),
+    }
+
+
+def assert_relative(actual: np.ndarray, expected: torch.Tensor, tolerance: float = 1e-5) -> None:
+    expected = expected.detach().squeeze(0).numpy()
+    error = np.abs(actual - expected).max() / max(np.abs(expected).max(), 1e-12)
+    assert error <= tolerance, f"relative max error {error:.2e}"
+
+
+def test_tutorial_predictions_for_test_images_0_to_3(reference_net: Net) -> None:
+    results = explain_batch(reference_net, [example(i) for i in range(4)], "saliency")
+    assert [r.predicted_class for r in results] == ["cat", "ship", "ship", "ship"]
+
+
+def test_tutorial_ig_delta_for_image_3_explained_as_airplane(reference_net: Net) -> None:
+    result = explain(reference_net, example(3), "integrated_gradients", target="airplane")
+    assert result.target == 0
+    assert abs(result.deltas["integrated_gradients"]) == pytest.approx(0.0243, abs=5e-5)
+
+
+@pytest.mark.parametrize("fast", ["1", "0"], ids=["fast-path", "plain-captum"])
+def test_all_four_methods_equal_direct_captum_calls(
+    reference_net: Net, fast: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTERPRET_FAST", fast)
+    result = explain(reference_net, example(3), target=0)
+    expected = tutorial_attributions(reference_net, example(3), target=0)
+    for key, (attribution, delta) in expected.items():
+        assert result.attributions[key].dtype == np.float32
+        assert result.attributions[key].shape == (3, 32, 32)
+        assert_relative(result.attributions[key], attribution)
+        if delta is not None:
+            assert result.deltas[key] == pytest.approx(float(delta), rel=1e-4, abs=1e-6)
+
+
+def test_equality_holds_for_any_weights_and_targets(seeded_net: Net) -> None:
+    result = explain(seeded_net, example(7), target="frog", n_steps=20, nt_samples=12)
+    expected = tutorial_attributions(seeded_net, example(7), 6, n_steps=20, nt_samples=12)
+    for key, (attribution, _) in expected.items():
+        assert_relative(result.attributions[key], attribution)
+
+
+def test_same_request_same_map_and_seed_changes_it(seeded_net: Net) -> None:
+    first = explain(seeded_net, example(1), "ig_smoothgrad_sq", nt_samples=8)
+    second = explain(seeded_net, example(1), "ig_smoothgrad_sq", nt_samples=8)
+    other = explain(seeded_net, example(1), "ig_smoothgrad_sq", nt_samples=8, seed=1)
+    key = "ig_smoothgrad_sq"
+    assert np.array_equal(first.attributions[key], second.attributions[key])
+    assert not np.allclose(first.attributions[key], other.attributions[key])
+
+
+def test_batch_equals_single_calls(seeded_net: Net) -> None:
+    images = [example(i) for i in (0, 5, 9)]
+    batch = explain_batch(seeded_net, images, targets=[None, "dog", 2], nt_samples=6)
+    for image, target, result in zip(images, [None, "dog", 2], batch):
+        single = explain(seeded_net, image, target=target, nt_samples=6)
+        assert result.target == single.target and result.prediction == single.prediction
+        for key in METHODS:
+            if key in single.attributions:
+                np.testing.assert_allclose(
+                    result.attributions[key], single.attributions[key], rtol=1e-5, atol=1e-7
+                )
+
+
+def test_result_carries_everything(seeded_net: Net) -> None:
+    result = explain(seeded_net, example(0), nt_samples=4)
+    assert set(result.attributions) == set(result.overlays) == set(result.methods)
+    assert set(result.deltas) == {"integrated_gradients", "deeplift"}
+    assert set(result.timings) >= {"predict", "render", *result.methods}
+    assert result.probabilities.shape == (10,)
+    assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result.target == result.prediction == int(np.argmax(result.probabilities))
+    assert result.device == "cpu" and result.weights == "in-memory model"
+    details = result.to_dict()
+    assert details["params"]["nt_samples"] == 4 and details["params"]["n_steps"] == 50
+    assert details["captions"]["deeplift"].endswith(f"target: {result.target_class}")
+    assert len(details["top5"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"methods": "saliency,nope"}, "unknown method"),
+        ({"methods": []}, "at least one method"),
+        ({"target": 10}, "between 0 and 9"),
+        ({"target": "unicorn"}, "unknown target class"),
+        ({"n_steps": 0}, "n_steps must be between 1 and 500"),
+        ({"n_steps": "many"}, "whole number"),
+        ({"nt_samples": 2.5}, "whole number"),
+        ({"stdevs": float("nan")}, "stdevs must be a number"),
+        ({"stdevs": -1}, "between 0.0 and 5.0"),
+        ({"n_steps": 500, "nt_samples": 500}, "exceeds the limit"),
+        ({"baseline": "pink"}, "unknown baseline"),
+        ({"alpha": 2}, "opacity"),
+        ({"temperature": 1}, "unknown parameter"),
+    ],
+)
+def test_bad_parameters_are_refused_clearly(seeded_net: Net, kwargs: dict, message: str) -> None:
+    with pytest.raises(ParamError, match=message):
+        explain(seeded_net, example(0), **kwargs)
+
+
+@pytest.mark.parametrize("baseline", ["zeros", "black", "blur", "noise", "mean"])
+def test_every_baseline_runs_and_ig_stays_complete(seeded_net: Net, baseline: str) -> None:
+    result = explain(seeded_net, example(2), "integrated_gradients,deeplift", baseline=baseline)
+    assert abs(result.deltas["integrated_gradients"]) < 0.05
+    assert np.isfinite(result.attributions["deeplift"]).all()
