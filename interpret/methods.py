@@ -14,10 +14,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from captum.attr import DeepLift, IntegratedGradients, NoiseTunnel, Saliency
+from captum.attr import (
+    LRP,
+    Deconvolution,
+    DeepLift,
+    DeepLiftShap,
+    GradientShap,
+    GuidedBackprop,
+    GuidedGradCam,
+    InputXGradient,
+    IntegratedGradients,
+    LayerAttribution,
+    LayerGradCam,
+    NoiseTunnel,
+    Occlusion,
+    Saliency,
+)
 from torch import nn
 
 from . import fast
+from .baselines import make_baseline
 from .params import Params
 
 Runner = Callable[
@@ -109,12 +125,107 @@ def _ig_smoothgrad_sq(model, inputs, target, baselines, params):
     return torch.cat(maps), None
 
 
+def _quiet(run: Runner) -> Runner:
+    """Captum warns on every call that it hooks the ReLUs; that is expected here."""
+
+    def wrapped(model, inputs, target, baselines, params):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Setting .*hooks")
+            return run(model, inputs, target, baselines, params)
+
+    return wrapped
+
+
+@_quiet
 def _deeplift(model, inputs, target, baselines, params):
-    with warnings.catch_warnings():  # Captum warns on every call that it hooks the ReLUs
-        warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
-        return DeepLift(model).attribute(
-            inputs, baselines=baselines, target=target, return_convergence_delta=True
+    return DeepLift(model).attribute(
+        inputs, baselines=baselines, target=target, return_convergence_delta=True
+    )
+
+
+def baseline_distribution(inputs: torch.Tensor, baselines: torch.Tensor, seed: int) -> torch.Tensor:
+    """References for the Shap methods: the chosen baseline plus black, mean and noise images.
+
+    Shap methods average over a distribution of references; one image repeated would make
+    GradientShap collapse to a noisy IG and DeepLiftShap to DeepLift.
+    """
+    others = [make_baseline(kind, inputs[:1], seed) for kind in ("black", "mean", "noise")]
+    return torch.cat([baselines[:1], *others])
+
+
+def _gradient_shap(model, inputs, target, baselines, params):
+    torch.manual_seed(params.seed)
+    return GradientShap(model).attribute(
+        inputs,
+        baselines=baseline_distribution(inputs, baselines, params.seed),
+        target=target,
+        n_samples=params.shap_samples,
+        stdevs=0.09,
+        return_convergence_delta=True,
+    )
+
+
+@_quiet
+def _deeplift_shap(model, inputs, target, baselines, params):
+    maps, deltas = [], []
+    for i in range(inputs.shape[0]):  # DeepLiftShap needs one distribution per input row
+        attribution, delta = DeepLiftShap(model).attribute(
+            inputs[i : i + 1],
+            baselines=baseline_distribution(inputs[i : i + 1], baselines[i : i + 1], params.seed),
+            target=target[i : i + 1],
+            return_convergence_delta=True,
         )
+        maps.append(attribution)
+        deltas.append(delta.mean().reshape(1))
+    return torch.cat(maps), torch.cat(deltas)
+
+
+def _input_x_gradient(model, inputs, target, baselines, params):
+    return InputXGradient(model).attribute(inputs, target=target), None
+
+
+@_quiet
+def _guided_backprop(model, inputs, target, baselines, params):
+    return GuidedBackprop(model).attribute(inputs, target=target), None
+
+
+@_quiet
+def _deconvolution(model, inputs, target, baselines, params):
+    return Deconvolution(model).attribute(inputs, target=target), None
+
+
+def _occlusion(model, inputs, target, baselines, params):
+    window, stride = params.occlusion_window, params.occlusion_stride
+    with torch.no_grad():
+        attributions = Occlusion(model).attribute(
+            inputs.detach(),
+            sliding_window_shapes=(3, window, window),
+            strides=(3, stride, stride),
+            baselines=baselines,
+            target=target,
+            perturbations_per_eval=64,
+        )
+    return attributions, None
+
+
+def _spread_over_channels(spatial: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """N x 1 x H x W -> N x 3 x H x W whose channel sum is the spatial map."""
+    return (spatial / like.shape[1]).expand(-1, like.shape[1], -1, -1).contiguous()
+
+
+def _grad_cam(model, inputs, target, baselines, params):
+    cam = LayerGradCam(model, model.conv2).attribute(inputs, target=target, relu_attributions=True)
+    upsampled = LayerAttribution.interpolate(cam, inputs.shape[-2:], interpolate_mode="bilinear")
+    return _spread_over_channels(upsampled, inputs), None
+
+
+@_quiet
+def _guided_grad_cam(model, inputs, target, baselines, params):
+    return GuidedGradCam(model, model.conv2).attribute(inputs, target=target), None
+
+
+def _lrp(model, inputs, target, baselines, params):
+    return LRP(model).attribute(inputs, target=target, return_convergence_delta=True)
 
 
 SEED_METHODS: tuple[Method, ...] = (
@@ -162,5 +273,91 @@ SEED_METHODS: tuple[Method, ...] = (
     ),
 )
 
-METHODS: dict[str, Method] = {method.key: method for method in SEED_METHODS}
+MORE_METHODS: tuple[Method, ...] = (
+    Method(
+        "gradient_shap",
+        "GradientShap",
+        "Expected gradients: IG-like paths from several references (the baseline, black, "
+        "mean color, noise) with a little input noise; approximates SHAP values.",
+        "all",
+        2,
+        _gradient_shap,
+        has_delta=True,
+        uses_baseline=True,
+    ),
+    Method(
+        "input_x_gradient",
+        "Input × Gradient",
+        "Each pixel's value times the gradient: a first-order estimate of its contribution.",
+        "all",
+        2,
+        _input_x_gradient,
+    ),
+    Method(
+        "guided_backprop",
+        "Guided Backprop",
+        "Gradients with negative signals stopped at every ReLU on the way back: crisp edges, "
+        "but known to depend little on the model's later layers.",
+        "absolute_value",
+        2,
+        _guided_backprop,
+    ),
+    Method(
+        "deconvolution",
+        "Deconvolution",
+        "Zeiler & Fergus deconvnet: the ReLU rule applied to the backward signal only.",
+        "absolute_value",
+        2,
+        _deconvolution,
+    ),
+    Method(
+        "occlusion",
+        "Occlusion",
+        "Slides a baseline-filled window over the image and records how much the score "
+        "drops: green patches helped the target, red ones hurt it.",
+        "all",
+        0,
+        _occlusion,
+        uses_baseline=True,
+    ),
+    Method(
+        "grad_cam",
+        "Grad-CAM",
+        "conv2's feature maps weighted by their average gradient, ReLU'd, upsampled from "
+        "10×10: coarse regions the model looks at for the target.",
+        "positive",
+        0,
+        _grad_cam,
+    ),
+    Method(
+        "guided_grad_cam",
+        "Guided Grad-CAM",
+        "Guided Backprop masked by Grad-CAM: fine detail inside the regions that matter.",
+        "absolute_value",
+        2,
+        _guided_grad_cam,
+    ),
+    Method(
+        "lrp",
+        "LRP",
+        "Layer-wise Relevance Propagation (epsilon rule): redistributes the score layer by "
+        "layer back to the pixels; relevance sums to the score.",
+        "all",
+        2,
+        _lrp,
+        has_delta=True,
+    ),
+    Method(
+        "deeplift_shap",
+        "DeepLiftShap",
+        "DeepLift averaged over several references (baseline, black, mean color, noise).",
+        "all",
+        2,
+        _deeplift_shap,
+        has_delta=True,
+        uses_baseline=True,
+    ),
+)
+
+METHODS: dict[str, Method] = {method.key: method for method in (*SEED_METHODS, *MORE_METHODS)}
 DEFAULT_METHODS: tuple[str, ...] = tuple(method.key for method in SEED_METHODS)
