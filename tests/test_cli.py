@@ -18,7 +18,10 @@ from interpret.cli import main
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "interpret", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"INTERPRET_MODEL_REPO": "", "PATH": "/usr/bin:/bin"},
     )
 
@@ -26,8 +29,20 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path) -> None:
     out = tmp_path / "out"
     done = run_cli(
-        "explain", str(example(3)), "--weights", str(pretrained_dir), "--target", "airplane",
-        "--nt-samples", "6", "--n-steps", "20", "--seed", "3", "--out", str(out),
+        "explain",
+        str(example(3)),
+        "--weights",
+        str(pretrained_dir),
+        "--target",
+        "airplane",
+        "--nt-samples",
+        "6",
+        "--n-steps",
+        "20",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
     )
     assert done.returncode == 0, done.stderr
     assert "explained target airplane" in done.stdout
@@ -36,12 +51,15 @@ def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path) -> None:
     details = json.loads((out / "result.json").read_text())
     assert details["target_class"] == "airplane" and details["params"]["seed"] == 3
     assert details["weights"].startswith("dir:") and set(details["deltas"]) == {
-        "integrated_gradients", "deeplift"}
+        "integrated_gradients",
+        "deeplift",
+    }
     for key in DEFAULT_METHODS:
         assert (out / f"{key}.png").stat().st_size > 1000
     # The files hold exactly what the library computes for the same request.
-    again = explain(load_model(pretrained_dir), example(3), target=0, nt_samples=6, n_steps=20,
-                    seed=3)
+    again = explain(
+        load_model(pretrained_dir), example(3), target=0, nt_samples=6, n_steps=20, seed=3
+    )
     for key in DEFAULT_METHODS:
         np.testing.assert_array_equal(arrays[key], again.attributions[key])
 

@@ -25,13 +25,21 @@ def tutorial_attributions(net: Net, image_path, target: int, n_steps=50, nt_samp
     net.zero_grad()
     saliency = Saliency(net).attribute(inputs, target=target)
     ig, ig_delta = IntegratedGradients(net).attribute(
-        inputs, baselines=inputs * 0, target=target, n_steps=n_steps,
+        inputs,
+        baselines=inputs * 0,
+        target=target,
+        n_steps=n_steps,
         return_convergence_delta=True,
     )
     torch.manual_seed(0)
     nt = NoiseTunnel(IntegratedGradients(net)).attribute(
-        inputs, baselines=inputs * 0, target=target, nt_type="smoothgrad_sq",
-        nt_samples=nt_samples, stdevs=0.2, n_steps=n_steps,
+        inputs,
+        baselines=inputs * 0,
+        target=target,
+        nt_type="smoothgrad_sq",
+        nt_samples=nt_samples,
+        stdevs=0.2,
+        n_steps=n_steps,
     )
     dl, dl_delta = DeepLift(net).attribute(
         inputs, baselines=inputs * 0, target=target, return_convergence_delta=True

@@ -24,7 +24,9 @@ def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
 def gradient(width: int = 64, height: int = 48) -> Image.Image:
     x = np.linspace(0, 255, width, dtype=np.uint8)
     y = np.linspace(0, 255, height, dtype=np.uint8)
-    return Image.fromarray(np.stack(np.broadcast_arrays(x[None], y[:, None], 128 + 0 * x[None]), -1))
+    return Image.fromarray(
+        np.stack(np.broadcast_arrays(x[None], y[:, None], 128 + 0 * x[None]), -1)
+    )
 
 
 def test_cifar_image_passes_through_untouched() -> None:
@@ -79,7 +81,7 @@ def test_odd_images_become_32x32_rgb(name: str) -> None:
     picture = model_image(_odd_images()[name])
     assert picture.mode == "RGB" and picture.size == (32, 32)
     tensor = to_tensor(picture)
-    assert tensor.shape == (1, 3, 32, 32) and -1 <= tensor.min() and tensor.max() <= 1
+    assert tensor.shape == (1, 3, 32, 32) and tensor.min() >= -1 and tensor.max() <= 1
 
 
 def test_odd_images_are_explained(seeded_net) -> None:
@@ -124,8 +126,12 @@ def test_large_jpeg_is_decoded_at_reduced_size() -> None:
 
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims a huge size: its pixels are never needed to refuse it."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 

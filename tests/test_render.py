@@ -26,9 +26,13 @@ def captum_pixels(attribution: np.ndarray, image: np.ndarray, sign: str, perc: f
     axis = figure.add_axes((0, 0, 1, 1))
     axis.set_axis_off()
     viz.visualize_image_attr(
-        np.transpose(attribution, (1, 2, 0)), image.astype(np.float32) / 255,
-        method="blended_heat_map", sign=sign, outlier_perc=perc,
-        plt_fig_axis=(figure, axis), use_pyplot=False,
+        np.transpose(attribution, (1, 2, 0)),
+        image.astype(np.float32) / 255,
+        method="blended_heat_map",
+        sign=sign,
+        outlier_perc=perc,
+        plt_fig_axis=(figure, axis),
+        use_pyplot=False,
     )
     canvas = FigureCanvasAgg(figure)
     canvas.draw()

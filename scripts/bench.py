@@ -1,0 +1,260 @@
+"""Benchmark: the Captum tutorial's path vs `interpret.explain`, in one process.
+
+(a) the tutorial: Saliency; IG (n_steps 50, delta); NoiseTunnel(IG) (smoothgrad_sq, 100
+    samples, stdev 0.2, Captum's defaults otherwise); DeepLift; then four
+    `visualize_image_attr` blended heat maps drawn through matplotlib.
+(b) `interpret.explain` with the same parameters and seed, overlays included.
+Prints per-method medians, the ratio b/a, and checks that both give the same attributions.
+With --app it also times `python app.py` to its first served page and one /explain round
+trip through gradio_client.
+
+    python scripts/bench.py --images 4 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from captum.attr import DeepLift, IntegratedGradients, NoiseTunnel, Saliency  # noqa: E402
+from captum.attr import visualization as viz  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+
+from interpret import DEFAULT_METHODS, explain, explain_batch, load_model  # noqa: E402
+from interpret.preprocess import model_image, to_tensor  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "reference" / "cifar_torchvision.pt"
+TUTORIAL_VIEWS = {
+    "saliency": ("absolute_value", 2, "Overlayed Gradient Magnitudes"),
+    "integrated_gradients": ("all", 2, "Overlayed Integrated Gradients"),
+    "ig_smoothgrad_sq": (
+        "absolute_value",
+        10,
+        "Overlayed Integrated Gradients \n with SmoothGrad Squared",
+    ),
+    "deeplift": ("all", 2, "Overlayed DeepLift"),
+}
+
+
+def tutorial_path(net, image, target: int, seed: int) -> tuple[dict, dict]:
+    """The tutorial's cells for one image; returns (attributions, seconds per step)."""
+    timings: dict[str, float] = {}
+    maps: dict[str, np.ndarray] = {}
+    started = time.perf_counter()
+    inputs = to_tensor(model_image(image)).to(next(net.parameters()).device)
+    inputs.requires_grad = True
+    original = np.transpose((inputs.squeeze().cpu().detach().numpy() / 2) + 0.5, (1, 2, 0))
+
+    def step(key: str, compute) -> None:
+        nonlocal started
+        net.zero_grad()
+        result = compute()
+        maps[key] = result.squeeze(0).detach().cpu().numpy()
+        timings[key] = time.perf_counter() - started
+        started = time.perf_counter()
+
+    step("saliency", lambda: Saliency(net).attribute(inputs, target=target))
+    step(
+        "integrated_gradients",
+        lambda: IntegratedGradients(net).attribute(
+            inputs, baselines=inputs * 0, target=target, return_convergence_delta=True
+        )[0],
+    )
+
+    def smoothgrad():
+        torch.manual_seed(seed)
+        return NoiseTunnel(IntegratedGradients(net)).attribute(
+            inputs,
+            baselines=inputs * 0,
+            target=target,
+            nt_type="smoothgrad_sq",
+            nt_samples=100,
+            stdevs=0.2,
+        )
+
+    step("ig_smoothgrad_sq", smoothgrad)
+    step("deeplift", lambda: DeepLift(net).attribute(inputs, baselines=inputs * 0, target=target))
+    for key, (sign, perc, title) in TUTORIAL_VIEWS.items():
+        figure, _ = viz.visualize_image_attr(
+            np.transpose(maps[key], (1, 2, 0)),
+            original,
+            method="blended_heat_map",
+            sign=sign,
+            outlier_perc=perc,
+            show_colorbar=True,
+            title=title,
+            use_pyplot=False,
+        )
+        figure.canvas.draw()
+        plt.close(figure)
+    timings["render"] = time.perf_counter() - started
+    return maps, timings
+
+
+def ours(net, image, target: int, seed: int) -> tuple[dict, dict]:
+    result = explain(net, image, DEFAULT_METHODS, target, seed=seed)
+    return result.attributions, result.timings
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
+
+
+def measure(fn, net, images, targets, repeats: int, seed: int) -> tuple[dict, list]:
+    per_step: dict[str, list[float]] = {}
+    totals, maps = [], []
+    for _ in range(repeats):
+        for image, target in zip(images, targets):
+            started = time.perf_counter()
+            result, timings = fn(net, image, target, seed)
+            totals.append(time.perf_counter() - started)
+            for key, seconds in timings.items():
+                per_step.setdefault(key, []).append(seconds)
+            maps.append(result)
+    medians = {key: statistics.median(v) for key, v in per_step.items()}
+    medians["total"] = statistics.median(totals)
+    return medians, maps[: len(images)]
+
+
+def app_figures(weights: str | None) -> dict[str, float]:
+    """Cold start of `python app.py` to its first served page, and one /explain round trip."""
+    import socket
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    if weights:
+        env["INTERPRET_WEIGHTS"] = weights
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=1) as page:
+                    if page.status == 200:
+                        break
+            except OSError:
+                if time.perf_counter() - started > 120 or server.poll() is not None:
+                    raise RuntimeError("app did not start") from None
+                time.sleep(0.1)
+        cold = time.perf_counter() - started
+        client = Client(url, verbose=False)
+        image = handle_file(str(ROOT / "examples" / "cifar10_03_0.png"))
+        client.predict(image, api_name="/explain")  # warm the server once
+        trips = []
+        for _ in range(3):
+            started = time.perf_counter()
+            client.predict(image, api_name="/explain")
+            trips.append(time.perf_counter() - started)
+        return {"cold_start_s": cold, "explain_round_trip_s": statistics.median(trips)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--images", type=int, default=4, help="bundled test images to use (1-20)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default=None, help="cpu, cuda... (default: best available)")
+    parser.add_argument("--weights", default=str(REFERENCE) if REFERENCE.is_file() else None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=0, help="also time explain_batch of this size")
+    parser.add_argument("--app", action="store_true", help="also time app cold start and /explain")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    args = parser.parse_args()
+
+    net = load_model(args.weights, device=args.device)
+    device = next(net.parameters()).device
+    images = sorted((ROOT / "examples").glob("cifar10_*.png"))[: args.images]
+    targets = [int(p.stem.rsplit("_", 1)[1]) for p in images]
+    for fn in (tutorial_path, ours):  # warm up both
+        fn(net, images[0], targets[0], args.seed)
+    tutorial, tutorial_maps = measure(tutorial_path, net, images, targets, args.repeats, args.seed)
+    interp, interp_maps = measure(ours, net, images, targets, args.repeats, args.seed)
+    errors = {
+        key: max(relative_error(o[key], t[key]) for o, t in zip(interp_maps, tutorial_maps))
+        for key in DEFAULT_METHODS
+    }
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
+        "device": str(device)
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "weights": net.weights_source,
+        "images": len(images),
+        "repeats": args.repeats,
+        "tutorial_s": tutorial,
+        "interpret_s": interp,
+        "ratio": interp["total"] / tutorial["total"],
+        "max_relative_error": errors,
+        "identical": all(e <= 1e-5 for e in errors.values()),
+    }
+    if args.batch:
+        batch_images = (images * args.batch)[: args.batch]
+        explain_batch(net, batch_images[:2], targets=None)
+        started = time.perf_counter()
+        for _ in range(args.repeats):
+            explain_batch(net, batch_images)
+        report["batch_per_image_s"] = (time.perf_counter() - started) / args.repeats / args.batch
+        report["batch_size"] = args.batch
+    if args.app:
+        report["app"] = app_figures(args.weights)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0 if report["identical"] else 1
+    print(f"machine: {report['machine']}; device: {report['device']}")
+    print(f"weights: {report['weights']}; {len(images)} images x {args.repeats} repeats (medians)")
+    print(f"{'step':<22}{'tutorial (ms)':>14}{'interpret (ms)':>16}{'ratio':>8}{'max rel err':>13}")
+    for key in (*DEFAULT_METHODS, "render", "total"):
+        a, b = tutorial.get(key, float("nan")), interp.get(key, float("nan"))
+        error = f"{errors[key]:.1e}" if key in errors else ""
+        print(f"{key:<22}{a * 1e3:>14.1f}{b * 1e3:>16.1f}{b / a:>8.3f}{error:>13}")
+    print(
+        f"ratio b/a (whole gallery): {report['ratio']:.3f}; "
+        f"identical attributions: {report['identical']}"
+    )
+    if args.batch:
+        print(
+            f"explain_batch of {args.batch}: {report['batch_per_image_s'] * 1e3:.1f} ms per image "
+            f"(single call: {interp['total'] * 1e3:.1f} ms)"
+        )
+    if args.app:
+        app = report["app"]
+        print(
+            f"app cold start to first page: {app['cold_start_s']:.1f} s; "
+            f"/explain round trip via gradio_client: {app['explain_round_trip_s'] * 1e3:.0f} ms"
+        )
+    return 0 if report["identical"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
