@@ -35,7 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--nt-samples", type=int)
     run.add_argument("--stdevs", type=float)
     run.add_argument("--seed", type=int)
-    run.add_argument("--baseline")
+    run.add_argument("--baseline", help="zeros (default), black, blur, noise or mean")
+    run.add_argument("--contrast", help="explain 'target rather than this class'")
+    run.add_argument("--occlusion-window", type=int)
+    run.add_argument("--occlusion-stride", type=int)
+    run.add_argument(
+        "--faithfulness",
+        action="store_true",
+        help="deletion/insertion AUC, infidelity, sensitivity",
+    )
+    run.add_argument("--sanity", action="store_true", help="model-randomization sanity check")
     run.add_argument("--out", default="explanation", help="output directory")
 
     predict = commands.add_parser("predict", help="top-5 classes for images")
@@ -60,6 +69,11 @@ def _explain(args: argparse.Namespace) -> None:
         stdevs=args.stdevs,
         seed=args.seed,
         baseline=args.baseline,
+        occlusion_window=args.occlusion_window,
+        occlusion_stride=args.occlusion_stride,
+        contrast=args.contrast,
+        faithfulness=args.faithfulness,
+        sanity=args.sanity,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +84,7 @@ def _explain(args: argparse.Namespace) -> None:
         overlay.save(out / f"{key}.png")
     print(
         f"{result.predicted_class} ({result.probabilities[result.prediction]:.1%}); "
-        f"explained target {result.target_class}; wrote {out}/"
+        f"explained target {result.question}; wrote {out}/"
     )
 
 

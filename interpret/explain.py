@@ -15,11 +15,13 @@ from PIL import Image
 from torch import nn
 
 from .baselines import make_baseline
+from .compare import agreement_matrix
 from .methods import DEFAULT_METHODS, METHODS, Method
-from .model import CLASSES
+from .model import CLASSES, Net, contrastive_net
 from .params import ParamError, Params, make_params
 from .preprocess import ImageInput, model_image, to_tensor
 from .render import card, overlay_card
+from .trust import faithfulness_scores, randomization_test
 
 # Captum attaches hooks to the model's modules (DeepLift) and NoiseTunnel draws from the global
 # RNG, so two attributions on one model must not interleave. One lock keeps requests exact.
@@ -42,6 +44,9 @@ class Explanation:
     overlays: dict[str, Image.Image] = field(default_factory=dict)
     device: str = "cpu"
     weights: str = ""
+    contrast: int | None = None
+    faithfulness: dict[str, dict] = field(default_factory=dict)
+    sanity: dict[str, dict] = field(default_factory=dict)
 
     @property
     def predicted_class(self) -> str:
@@ -55,9 +60,20 @@ class Explanation:
         order = np.argsort(-self.probabilities)[:k]
         return [(CLASSES[i], float(self.probabilities[i])) for i in order]
 
+    @property
+    def question(self) -> str:
+        """What the maps explain: the target class, or the target rather than `contrast`."""
+        if self.contrast is None:
+            return self.target_class
+        return f"{self.target_class} vs {CLASSES[self.contrast]}"
+
     def caption(self, key: str) -> str:
         method = METHODS[key]
-        return f"{method.label} · {method.sign_text} · target: {self.target_class}"
+        return f"{method.label} · {method.sign_text} · target: {self.question}"
+
+    def agreement(self) -> tuple[list[str], np.ndarray]:
+        """Spearman rank correlation between every pair of this image's maps."""
+        return agreement_matrix(self.attributions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,13 +87,33 @@ class Explanation:
             "params": self.params.to_dict(),
             "deltas": self.deltas,
             "timings": self.timings,
+            "contrast": self.contrast,
+            "contrast_class": None if self.contrast is None else CLASSES[self.contrast],
             "captions": {key: self.caption(key) for key in self.methods},
             "device": self.device,
             "weights": self.weights,
+            "faithfulness": self.faithfulness,
+            "sanity": self.sanity,
+            "agreement": dict(zip(("methods", "spearman"), _listed(self.agreement()))),
+            "versions": versions(),
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def _listed(agreement: tuple[list[str], np.ndarray]) -> tuple[list[str], list[list[float]]]:
+    keys, matrix = agreement
+    return keys, np.round(matrix, 6).tolist()
+
+
+def versions() -> dict[str, str]:
+    """Library versions, so a saved result says exactly what produced it."""
+    import captum
+
+    from . import __version__
+
+    return {"interpret": __version__, "torch": torch.__version__, "captum": captum.__version__}
 
 
 def resolve_target(target: int | str | None, prediction: int) -> int:
@@ -127,6 +163,7 @@ def _run_method(
         make_baseline(params.baseline, inputs, params.seed) if method.uses_baseline else None
     )
     inputs = inputs.detach().clone().requires_grad_(True)
+    targets = targets.reshape(-1).expand(inputs.shape[0]) if targets.numel() == 1 else targets
     return method.run(model, inputs, targets, baselines, params)
 
 
@@ -136,7 +173,7 @@ def _render(explanation: Explanation, pixels: np.ndarray, alpha: float) -> None:
         explanation.overlays[key] = overlay_card(
             explanation.attributions[key],
             pixels,
-            f"{method.label} → {explanation.target_class}",
+            f"{method.label} → {explanation.question}",
             method.sign,
             method.outlier_perc,
             method.sign_text,
@@ -162,11 +199,17 @@ def explain_batch(
     overlays: bool = True,
     alpha: float = 0.5,
     progress: Callable[[int, int, str], None] | None = None,
+    contrast: int | str | None = None,
+    faithfulness: bool = False,
+    sanity: bool = False,
     **params: Any,
 ) -> list[Explanation]:
     """Explain several images in one pass; each result equals the single-image call.
 
-    `progress(done, total, key)` is called before each method runs, for progress bars.
+    `contrast` (a class) explains "why target rather than contrast": the logit difference.
+    `faithfulness` adds deletion/insertion curves, infidelity and max-sensitivity per map;
+    `sanity` adds the cascading model-randomization test. `progress(done, total, key)` is
+    called before each method runs, for progress bars.
     """
     keys = resolve_methods(methods)
     settings = make_params(**params)
@@ -207,26 +250,116 @@ def explain_batch(
         share = (time.perf_counter() - started) / len(results)
         for result in results:
             result.timings["predict"] = share
-        target_tensor = torch.tensor(chosen, device=device)
-        for done, key in enumerate(keys):
-            if progress is not None:
-                progress(done, len(keys), key)
-            started = time.perf_counter()
-            attribution, delta = _run_method(METHODS[key], model, inputs, target_tensor, settings)
-            attribution = attribution.detach().float().cpu().numpy()
-            deltas = None if delta is None else delta.detach().reshape(-1).cpu().numpy()
-            share = (time.perf_counter() - started) / len(results)
+        for result in results:
+            result.contrast = None if contrast is None else resolve_contrast(contrast, result)
+        for explained, members, explained_targets in _groups(model, results, device):
+            _attribute_group(
+                explained,
+                inputs[members],
+                explained_targets,
+                [results[i] for i in members],
+                keys,
+                settings,
+                progress,
+            )
+        if faithfulness or sanity:
             for i, result in enumerate(results):
-                result.attributions[key] = attribution[i]
-                result.timings[key] = share
-                if deltas is not None:
-                    result.deltas[key] = float(deltas[i])
+                _assess(model, inputs[i : i + 1], result, settings, faithfulness, sanity)
     if overlays:
         for result in results:
             started = time.perf_counter()
             _render(result, np.asarray(result.image), alpha)
             result.timings["render"] = time.perf_counter() - started
     return results
+
+
+def resolve_contrast(contrast: int | str, result: Explanation) -> int:
+    other = resolve_target(contrast, result.prediction)
+    if other == result.target:
+        raise ParamError(f"the contrast class must differ from the target ({result.target_class})")
+    return other
+
+
+def _groups(model: nn.Module, results: list[Explanation], device: torch.device):
+    """(explained network, image indices, targets): one group, or one per contrastive pair."""
+    if all(result.contrast is None for result in results):
+        targets = torch.tensor([result.target for result in results], device=device)
+        yield model, list(range(len(results))), targets
+        return
+    if not isinstance(model, Net):
+        raise ParamError("contrastive targets need the tutorial's Net")
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for i, result in enumerate(results):
+        pairs.setdefault((result.target, result.contrast), []).append(i)
+    for (target, other), members in pairs.items():
+        zeros = torch.zeros(len(members), dtype=torch.long, device=device)
+        yield contrastive_net(model, target, other), members, zeros
+
+
+def _attribute_group(
+    explained: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    results: list[Explanation],
+    keys: tuple[str, ...],
+    settings: Params,
+    progress: Callable[[int, int, str], None] | None,
+) -> None:
+    for done, key in enumerate(keys):
+        if progress is not None:
+            progress(done, len(keys), key)
+        started = time.perf_counter()
+        attribution, delta = _run_method(METHODS[key], explained, inputs, targets, settings)
+        attribution = attribution.detach().float().cpu().numpy()
+        deltas = None if delta is None else delta.detach().reshape(-1).cpu().numpy()
+        share = (time.perf_counter() - started) / len(results)
+        for i, result in enumerate(results):
+            result.attributions[key] = attribution[i]
+            result.timings[key] = share
+            if deltas is not None:
+                result.deltas[key] = float(deltas[i])
+
+
+def _assess(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    result: Explanation,
+    settings: Params,
+    faithfulness: bool,
+    sanity: bool,
+) -> None:
+    """Trust scores for one image's maps (see `interpret.trust`)."""
+    if result.contrast is None:
+        explained, explained_target = model, result.target
+    else:
+        explained, explained_target = contrastive_net(model, result.target, result.contrast), 0
+
+    def attribute(network: nn.Module, key: str, batch: torch.Tensor, targets: torch.Tensor):
+        return _run_method(METHODS[key], network, batch, targets, settings)[0]
+
+    if faithfulness:
+        started = time.perf_counter()
+        baseline = make_baseline(settings.baseline, inputs, settings.seed)
+        result.faithfulness = faithfulness_scores(
+            model,
+            explained,
+            inputs,
+            baseline,
+            result.target,
+            explained_target,
+            result.attributions,
+            attribute,
+            settings,
+        )
+        result.timings["faithfulness"] = time.perf_counter() - started
+    if sanity:
+        if not isinstance(model, Net):
+            raise ParamError("the randomization test needs the tutorial's Net")
+        started = time.perf_counter()
+        result.sanity = randomization_test(
+            explained, inputs, explained_target, result.attributions, attribute, settings.seed
+        )
+        result.timings["sanity"] = time.perf_counter() - started
 
 
 def explain(
@@ -236,5 +369,6 @@ def explain(
     target: int | str | None = None,
     **params: Any,
 ) -> Explanation:
-    """Predict and explain one image with Captum; see `interpret.params.Params` for settings."""
+    """Predict and explain one image with Captum; see `interpret.params.Params` for settings
+    and `explain_batch` for `contrast`, `faithfulness`, `sanity`, `overlays` and `alpha`."""
     return explain_batch(model, [image], methods, [target], **params)[0]

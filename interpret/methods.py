@@ -61,6 +61,9 @@ class Method:
     has_delta: bool = False
     uses_baseline: bool = False
     cmap: str | None = None
+    # True when the map already carries the (input - baseline) factor, like IG: then a
+    # region's attributions add up to its effect, which the infidelity test relies on.
+    times_input: bool = False
 
     @property
     def sign_text(self) -> str:
@@ -249,6 +252,7 @@ SEED_METHODS: tuple[Method, ...] = (
         _integrated_gradients,
         has_delta=True,
         uses_baseline=True,
+        times_input=True,
     ),
     Method(
         "ig_smoothgrad_sq",
@@ -270,6 +274,7 @@ SEED_METHODS: tuple[Method, ...] = (
         _deeplift,
         has_delta=True,
         uses_baseline=True,
+        times_input=True,
     ),
 )
 
@@ -284,6 +289,7 @@ MORE_METHODS: tuple[Method, ...] = (
         _gradient_shap,
         has_delta=True,
         uses_baseline=True,
+        times_input=True,
     ),
     Method(
         "input_x_gradient",
@@ -292,6 +298,7 @@ MORE_METHODS: tuple[Method, ...] = (
         "all",
         2,
         _input_x_gradient,
+        times_input=True,
     ),
     Method(
         "guided_backprop",
@@ -319,6 +326,7 @@ MORE_METHODS: tuple[Method, ...] = (
         0,
         _occlusion,
         uses_baseline=True,
+        times_input=True,
     ),
     Method(
         "grad_cam",
@@ -346,6 +354,7 @@ MORE_METHODS: tuple[Method, ...] = (
         2,
         _lrp,
         has_delta=True,
+        times_input=True,
     ),
     Method(
         "deeplift_shap",
@@ -356,6 +365,7 @@ MORE_METHODS: tuple[Method, ...] = (
         _deeplift_shap,
         has_delta=True,
         uses_baseline=True,
+        times_input=True,
     ),
 )
 

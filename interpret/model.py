@@ -78,3 +78,22 @@ def hub_config() -> dict:
         "std": list(STD),
         "architecture": "captum-cifar10-tutorial-net",
     }
+
+
+def contrastive_net(net: Net, target: int, other: int) -> Net:
+    """A copy of `net` whose single output is logit[target] - logit[other].
+
+    Explaining output 0 of this net answers "why `target` rather than `other`" with any
+    method, Grad-CAM and the fast IG path included, since it is still a `Net`.
+    """
+    contrast = Net(num_classes=1).to(net.fc3.weight.device)
+    contrast.load_state_dict(
+        {
+            **{k: v for k, v in net.state_dict().items() if not k.startswith("fc3.")},
+            "fc3.weight": (net.fc3.weight[target] - net.fc3.weight[other]).unsqueeze(0),
+            "fc3.bias": (net.fc3.bias[target] - net.fc3.bias[other]).unsqueeze(0),
+        }
+    )
+    for parameter in contrast.parameters():
+        parameter.requires_grad_(False)
+    return contrast.eval()

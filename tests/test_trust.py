@@ -1,0 +1,154 @@
+"""More methods, contrastive targets, faithfulness scores, the sanity check and agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import (
+    LRP,
+    Deconvolution,
+    GuidedBackprop,
+    GuidedGradCam,
+    InputXGradient,
+    IntegratedGradients,
+    LayerAttribution,
+    LayerGradCam,
+    Occlusion,
+)
+from conftest import example
+
+from interpret import METHODS, ParamError, explain, load_model
+from interpret.faithfulness import _curve_inputs, pixel_order
+from interpret.preprocess import model_image, to_tensor
+
+
+@pytest.fixture(scope="module")
+def net(reference_path):
+    return load_model(reference_path, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def image_tensor() -> torch.Tensor:
+    return to_tensor(model_image(example(3)))
+
+
+def test_at_least_twelve_methods_each_explained() -> None:
+    assert len(METHODS) >= 12
+    for method in METHODS.values():
+        assert method.description and method.sign in {"all", "absolute_value", "positive"}
+
+
+def test_every_method_runs(net) -> None:
+    result = explain(net, example(3), list(METHODS), target=0, nt_samples=5, shap_samples=5)
+    for key in METHODS:
+        assert result.attributions[key].shape == (3, 32, 32), key
+        assert np.isfinite(result.attributions[key]).all(), key
+        assert result.overlays[key].width >= 256
+
+
+def _direct(net, inputs: torch.Tensor, target: int) -> dict[str, torch.Tensor]:
+    x = inputs.clone().requires_grad_(True)
+    cam = LayerGradCam(net, net.conv2).attribute(x, target=target, relu_attributions=True)
+    cam = LayerAttribution.interpolate(cam, (32, 32), interpolate_mode="bilinear")
+    return {
+        "input_x_gradient": InputXGradient(net).attribute(x, target=target),
+        "guided_backprop": GuidedBackprop(net).attribute(x, target=target),
+        "deconvolution": Deconvolution(net).attribute(x, target=target),
+        "lrp": LRP(net).attribute(x, target=target),
+        "guided_grad_cam": GuidedGradCam(net, net.conv2).attribute(x, target=target),
+        "grad_cam": cam.expand(-1, 3, -1, -1) / 3,
+        "occlusion": Occlusion(net).attribute(
+            x.detach(),
+            sliding_window_shapes=(3, 4, 4),
+            strides=(3, 2, 2),
+            baselines=x.detach() * 0,
+            target=target,
+        ),
+    }
+
+
+def test_extra_methods_equal_direct_captum_calls(net, image_tensor) -> None:
+    result = explain(net, example(3), list(_direct(net, image_tensor, 0)), target=0)
+    for key, expected in _direct(net, image_tensor, 0).items():
+        expected = expected.detach().squeeze(0).numpy()
+        np.testing.assert_allclose(
+            result.attributions[key], expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()
+        )
+
+
+def test_contrastive_target_is_the_logit_difference(net, image_tensor) -> None:
+    result = explain(net, example(3), "integrated_gradients,deeplift", "airplane", contrast="ship")
+    assert result.contrast == 8 and result.caption("deeplift").endswith("airplane vs ship")
+
+    def difference(x: torch.Tensor) -> torch.Tensor:
+        logits = net(x)
+        return logits[:, 0:1] - logits[:, 8:9]
+
+    expected, delta = IntegratedGradients(difference).attribute(
+        image_tensor.clone().requires_grad_(True),
+        baselines=image_tensor * 0,
+        target=0,
+        return_convergence_delta=True,
+    )
+    np.testing.assert_allclose(
+        result.attributions["integrated_gradients"],
+        expected.detach()[0].numpy(),
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    assert result.deltas["integrated_gradients"] == pytest.approx(float(delta), abs=1e-5)
+    with pytest.raises(ParamError, match="must differ from the target"):
+        explain(net, example(3), "saliency", "cat", contrast="cat")
+
+
+def test_faithfulness_scores(net) -> None:
+    result = explain(net, example(3), target=0, nt_samples=10, faithfulness=True)
+    probability = float(result.probabilities[0])
+    for key in result.methods:
+        scores = result.faithfulness[key]
+        assert set(scores) >= {"deletion_auc", "insertion_auc", "infidelity", "sensitivity_max"}
+        assert len(scores["deletion"]) == len(scores["insertion"]) == 33
+        assert scores["deletion"][0] == pytest.approx(probability, abs=1e-5)
+        assert scores["insertion"][-1] == pytest.approx(probability, abs=1e-5)
+        assert 0 <= scores["deletion_auc"] <= 1 and 0 <= scores["insertion_auc"] <= 1
+        assert scores["infidelity"] >= 0 and scores["sensitivity_max"] >= 0
+    assert result.to_dict()["faithfulness"]["deeplift"]["deletion_auc"] > 0
+
+
+def test_deleting_the_most_relevant_pixels_first_hurts_most(net, image_tensor) -> None:
+    """IG's ranking must beat its own reverse: the metric measures something real."""
+    result = explain(net, example(3), "integrated_gradients", target=0)
+    order = pixel_order(result.attributions["integrated_gradients"], "all")
+    curves = []
+    for ranking in (order, order[::-1].copy()):
+        frames = _curve_inputs(image_tensor, image_tensor * 0, ranking, 32)
+        with torch.no_grad():
+            curves.append(torch.softmax(net(frames), 1)[:, 0].mean().item())
+    assert curves[0] < curves[1]
+
+
+def test_sanity_check_randomizes_a_copy(net) -> None:
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    rng = torch.random.get_rng_state()
+    result = explain(net, example(3), "saliency,integrated_gradients,guided_backprop", sanity=True)
+    assert torch.equal(torch.random.get_rng_state(), rng)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    for key in result.methods:
+        entry = result.sanity[key]
+        assert entry["layers"] == ["fc3", "fc2", "fc1", "conv2", "conv1"]
+        assert all(-1 <= rho <= 1 for rho in entry["spearman"])
+        assert entry["flagged"] == (abs(entry["final"]) >= 0.5)
+    # Integrated Gradients depends on the learned weights: its map decorrelates.
+    assert not result.sanity["integrated_gradients"]["flagged"]
+
+
+def test_agreement_matrix_and_versions(net) -> None:
+    result = explain(net, example(3), nt_samples=5)
+    keys, matrix = result.agreement()
+    assert keys == list(result.methods)
+    assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1)
+    assert (np.abs(matrix) <= 1 + 1e-9).all()
+    details = result.to_dict()
+    assert details["agreement"]["methods"] == keys
+    assert set(details["versions"]) == {"interpret", "torch", "captum"}
