@@ -62,7 +62,7 @@ class Net(
         """Everything after the first (linear) layer; `interpret.fast` enters here."""
         x = self.pool1(self.relu1(x))
         x = self.pool2(self.relu2(self.conv2(x)))
-        x = x.view(-1, 16 * 5 * 5)
+        x = torch.flatten(x, 1)  # the tutorial's view(-1, 400), also for channels-last input
         x = self.relu3(self.fc1(x))
         x = self.relu4(self.fc2(x))
         return self.fc3(x)
