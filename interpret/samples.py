@@ -203,6 +203,7 @@ class Sampler:
     def __init__(self, fallback: SampleSet | None = None) -> None:
         self.bundled = fallback if fallback is not None else BundledSet()
         self.current: SampleSet = self.bundled
+        self.download: threading.Thread | None = None  # a Space's background download
         self._lock = threading.Lock()
         self._known: dict[str, tuple[int, str]] = {}
         self._recent: OrderedDict[str, tuple[int, str]] = OrderedDict()
@@ -273,7 +274,7 @@ def default_sampler(environ: Mapping[str, str] | None = None) -> Sampler:
             )
     elif env.get("SPACE_ID"):
         root = Path(env.get("INTERPRET_CIFAR10_ROOT") or DEFAULT_CACHE_ROOT)
-        _download_in_background(sampler, root)
+        sampler.download = _download_in_background(sampler, root)
     else:
         log.info("Sampling from %s; INTERPRET_CIFAR10_DIR adds the full set", sampler.bundled.name)
     return sampler

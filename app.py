@@ -1,0 +1,632 @@
+"""Gradio app: see why the Captum tutorial's CIFAR-10 CNN decided what it decided.
+
+Layout and wiring only; every number and picture comes from `interpret`. Run ``python app.py``
+(http://127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected) or import `demo`.
+
+Stable API (gradio_client), documented in each function's docstring:
+  /explain (image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity)
+           -> (gallery, label, details)
+  /predict (image) -> label
+  /sample  (index) -> (image, true_label, source, index)
+
+Environment: INTERPRET_WEIGHTS (a weights source for `interpret.load_model`; default: the Hub
+repo, else the shipped weights), INTERPRET_MODEL_REPO / INTERPRET_MODEL_REVISION,
+INTERPRET_DEVICE, INTERPRET_CIFAR10_DIR and INTERPRET_CIFAR10_ROOT (see `interpret.samples`),
+INTERPRET_CONCURRENCY (events computing at once; default 2 on CPU, 4 on a GPU),
+INTERPRET_QUEUE_SIZE (requests that may wait; default 32, beyond that "busy, try again").
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import gradio as gr
+from gradio.utils import is_zero_gpu_space
+from PIL import Image
+
+from interpret import (
+    CLASSES,
+    DEFAULT_METHODS,
+    METHODS,
+    Explanation,
+    ImageError,
+    Net,
+    ParamError,
+    WeightsError,
+    explain,
+    load_model,
+    model_image,
+)
+from interpret.explain import input_card
+from interpret.params import BASELINES, INT_BOUNDS, MAX_COST, STDEVS_BOUNDS, Params
+from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
+from interpret.samples import SampleError, bundled_examples, default_sampler
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to itself
+log = logging.getLogger("interpret.app")
+
+ZERO_GPU = is_zero_gpu_space()
+try:  # ZeroGPU Spaces: GPU work must run inside a function wrapped by spaces.GPU
+    import spaces
+
+    on_gpu: Callable[[Callable], Callable] = spaces.GPU
+except Exception:  # not installed, or not usable here: run as is
+
+    def on_gpu(function: Callable) -> Callable:
+        return function
+
+
+def _load_model_or_exit() -> Net:
+    """The model, or exit with one line naming the file: the app is useless without weights."""
+    try:
+        return load_model(os.environ.get("INTERPRET_WEIGHTS") or None)
+    except (WeightsError, ValueError) as error:
+        raise SystemExit(f"app.py: cannot load the model weights: {error}") from None
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"app.py: {name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+MODEL = _load_model_or_exit()
+DEVICE = str(next(MODEL.parameters()).device)
+SAMPLER = default_sampler()
+DEFAULTS = Params()
+CONCURRENCY = _env_int("INTERPRET_CONCURRENCY", 2 if DEVICE == "cpu" else 4)
+QUEUE_SIZE = _env_int("INTERPRET_QUEUE_SIZE", 32)
+PREDICTED, TRUE_LABEL = "predicted", "true label"
+USER_ERRORS = {
+    ImageError: ("Image not usable", "This image can't be used: {}."),
+    ParamError: ("Invalid setting", "Invalid setting: {}."),
+    SampleError: ("Invalid test image index", "Can't load that test image: {}."),
+    WeightsError: ("Model unavailable", "The model weights can't be used: {}."),
+}
+
+
+@contextmanager
+def user_errors(action: str) -> Iterator[None]:
+    """Library errors become the app's own messages; anything else is logged, never a crash."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except tuple(USER_ERRORS) as error:
+        title, template = next(v for k, v in USER_ERRORS.items() if isinstance(error, k))
+        log.info("%s refused: %s", action, error)
+        message = html.escape(template.format(str(error).rstrip(".")), quote=False)
+        raise gr.Error(message, title=title, print_exception=False) from None
+    except Exception:
+        log.exception("%s failed", action)
+        raise gr.Error(
+            f"Something went wrong on the server while trying to {action}; it has been logged. "
+            "Please try again.",
+            title="Server error",
+            print_exception=False,
+        ) from None
+
+
+def uploaded_path(image: Any) -> str:
+    """The upload's path in Gradio's cache, which Gradio checked (events skip preprocessing so
+    that `interpret` decodes the file itself, with its pixel cap and its own error messages)."""
+    if image is None:
+        raise gr.Error(
+            "No image yet: upload one, click an example or press Random.",
+            title="No image",
+            print_exception=False,
+        )
+    path = image.get("path") if isinstance(image, dict) else None
+    if not isinstance(path, str) or not path:
+        raise ImageError("send the image as a file (with gradio_client: handle_file(path))")
+    if "://" in path:
+        raise ImageError("image URLs are not fetched; download the image and upload the file")
+    return path
+
+
+@lru_cache(maxsize=256)
+def _decoded(path: str) -> Image.Image:
+    return model_image(path)
+
+
+def decoded(path: str) -> Image.Image:
+    """The 32x32 model input of an upload, decoded once for the three steps that need it (a path
+    always holds the same bytes: Gradio names each upload's folder by its content hash)."""
+    return _decoded(path).copy()
+
+
+def resolve_target(choice: Any, truth: tuple[int, str] | None) -> Any:
+    """'predicted'/blank -> None, 'true label' -> the known label; anything else to the library."""
+    name = choice.strip().lower() if isinstance(choice, str) else choice
+    if name is None or name in ("", PREDICTED):
+        return None
+    if name == TRUE_LABEL:
+        if truth is None:
+            raise ParamError(
+                "target 'true label' needs a CIFAR-10 test image whose label the app knows "
+                "(an example or a sampled image); choose 'predicted' or a class"
+            )
+        return truth[0]
+    return choice
+
+
+def verdict(details: dict[str, Any] | None) -> str:
+    """The label's heading: right or wrong when the true label is known."""
+    if not details or not details.get("true_label"):
+        return "Top 5 predictions"
+    mark = "✓ right" if details.get("correct") else "✗ wrong"
+    return f"Top 5 · {mark} (true label: {details['true_label']})"
+
+
+def label_output(result: Explanation) -> dict[str, float]:
+    """The plain top-5 value, so API clients get a stable shape; the UI heading is separate."""
+    return dict(result.top(5))
+
+
+def details_output(result: Explanation, truth: tuple[int, str] | None) -> dict[str, Any]:
+    details = result.to_dict()
+    details["true_label"] = None if truth is None else CLASSES[truth[0]]
+    details["true_label_source"] = None if truth is None else truth[1]
+    details["correct"] = None if truth is None else result.prediction == truth[0]
+    return details
+
+
+def gallery_output(result: Explanation, truth: tuple[int, str] | None) -> list[tuple[Any, str]]:
+    top_class, top_probability = result.top(1)[0]
+    known = "" if truth is None else f" · true label {CLASSES[truth[0]]}"
+    first = f"Model input 32×32 (shown 8×) · predicted {top_class} {top_probability:.0%}{known}"
+    return [(input_card(result), first)] + [
+        (result.overlays[key], result.caption(key)) for key in result.methods
+    ]
+
+
+@on_gpu
+def _explain_on_device(picture, methods, target, alpha, settings, progress) -> Explanation:
+    return explain(MODEL, picture, methods, target, alpha=alpha, progress=progress, **settings)
+
+
+def explain_image(
+    image: Any,
+    methods: Any,
+    target: Any,
+    n_steps: Any,
+    nt_samples: Any,
+    stdevs: Any,
+    baseline: Any,
+    seed: Any,
+    opacity: Any,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
+) -> tuple[list[tuple[Any, str]], dict[str, float], dict[str, Any]]:
+    """Explain one image: the model's top-5 prediction and one attribution map per method.
+
+    Args:
+        image: image file (gradio_client: handle_file(path)); cropped, resized to 32x32
+        methods: keys of interpret.METHODS (default: the four of the Captum tutorial)
+        target: "predicted" (default), "true label" (known test images), a class, or 0-9
+        n_steps: Integrated Gradients steps, 1-500 (default 50)
+        nt_samples: SmoothGrad noisy copies, 1-500 (default 100); n_steps*nt_samples<=20000
+        stdevs: SmoothGrad noise level in normalized units, 0-5 (default 0.2)
+        baseline: reference input: zeros (default), black, blur, noise or mean
+        seed: random seed for noise and noise baseline (default 0); same request, same maps
+        opacity: heat-map opacity over the grayscale image, 0-1 (default 0.5)
+    Returns:
+        gallery: model input, then one map per method, captioned "method · sign · target: class"
+        label: top-5 classes with probabilities
+        details: prediction, true label if known, deltas, seconds per method, weights, device
+    """
+    with user_errors("explain the image"):
+        progress(0, desc="Reading the image")
+        picture = decoded(uploaded_path(image))
+        truth = SAMPLER.truth(picture)
+        settings = dict(
+            n_steps=n_steps, nt_samples=nt_samples, stdevs=stdevs, baseline=baseline, seed=seed
+        )
+
+        def report(done: int, total: int, key: str) -> None:
+            progress((done, total), desc=f"{METHODS[key].label} ({done + 1} of {total})")
+
+        result = _explain_on_device(
+            picture,
+            methods,
+            resolve_target(target, truth),
+            opacity,
+            settings,
+            None if ZERO_GPU else report,  # ZeroGPU runs it in another process
+        )
+        return (
+            gallery_output(result, truth),
+            label_output(result),
+            details_output(result, truth),
+        )
+
+
+@on_gpu
+def _predict_on_device(picture) -> Explanation:
+    # Through `explain` so the forward pass shares its lock with attribution hooks; saliency
+    # is the cheapest method, and its map is not rendered.
+    return explain(MODEL, picture, ["saliency"], overlays=False)
+
+
+def predict_image(image: Any) -> dict[str, float]:
+    """Classify one image: the model's top-5 classes with probabilities.
+
+    Args:
+        image: image file (gradio_client: handle_file(path)); cropped, resized to 32x32
+    Returns:
+        label: top-5 classes with probabilities
+    """
+    with user_errors("classify the image"):
+        picture = decoded(uploaded_path(image))
+        return label_output(_predict_on_device(picture))
+
+
+def sample_image(index: Any = None) -> tuple[Any, str, str, int]:
+    """A CIFAR-10 test image with its true label, by index or at random.
+
+    Args:
+        index: position in the set sampled from (0-9999 full test set, 0-19 examples); None: random
+    Returns:
+        image: the 32x32 test image (PNG)
+        true_label: its CIFAR-10 class name
+        source: which set it comes from, its index there and its label
+        index: its index in that set
+    """
+    with user_errors("load a test image"):
+        sample = SAMPLER.sample(index)
+        return sample.image, sample.label_name, sample.describe(), sample.index
+
+
+def sampling_note() -> str:
+    return f"Sampling from {SAMPLER.current.name}."
+
+
+def random_sample() -> tuple[Any, str, str, int]:
+    return sample_image(None)
+
+
+def target_choices(truth: tuple[int, str] | None) -> list[tuple[str, str]]:
+    choices = [("predicted class", PREDICTED)]
+    if truth is not None:
+        choices.append((f"true label ({CLASSES[truth[0]]})", TRUE_LABEL))
+    return choices + [(name, name) for name in CLASSES]
+
+
+def describe_image(image: Any, target: Any) -> tuple[str, gr.Dropdown, None, None, str, gr.Label]:
+    """On a new image: its true label if known, the target choices, and cleared old results."""
+    if image is None:  # cleared: `clear_results` handles it; stop the chain without a message
+        raise gr.Error("no image", visible=False, print_exception=False)
+    try:
+        truth = SAMPLER.truth(decoded(uploaded_path(image)))
+    except Exception:
+        truth = None  # the prediction step says what is wrong with it
+    if target == TRUE_LABEL and truth is None:
+        target = PREDICTED
+    shown = "" if truth is None else f"{CLASSES[truth[0]]} ({truth[1]})"
+    choices = gr.Dropdown(choices=target_choices(truth), value=target)
+    return shown, choices, None, None, "", gr.Label(label=verdict(None))
+
+
+def clear_results() -> tuple[str, gr.Dropdown, None, gr.Label, None, str]:
+    choices = gr.Dropdown(choices=target_choices(None), value=PREDICTED)
+    return "", choices, None, gr.Label(value=None, label=verdict(None)), None, START_HINT
+
+
+def summarize(details: dict[str, Any] | None) -> tuple[str, gr.Label]:
+    """The label's heading, and the Markdown under it: verdict, target, per-method time and
+    delta, weights and device."""
+    heading = gr.Label(label=verdict(details))
+    if not details:
+        return "", heading
+    lines = []
+    if details.get("true_label"):
+        mark = "✓ right" if details.get("correct") else "✗ wrong"
+        lines.append(f"**True label:** {details['true_label']}, so the prediction is **{mark}**.")
+    lines.append(f"**Explaining:** why the model would say **{details['target_class']}**.")
+    table = ["| Method | Time (s) | Convergence delta |", "|---|---:|---:|"]
+    for key in details["methods"]:
+        delta = details["deltas"].get(key)
+        shown = "—" if delta is None else f"{delta:+.1e}"
+        table.append(f"| {METHODS[key].label} | {details['timings'][key]:.2f} | {shown} |")
+    lines.append("\n".join(table))
+    predict, render = details["timings"].get("predict", 0), details["timings"].get("render", 0)
+    lines.append(
+        f"Prediction took {predict:.2f} s and drawing {render:.2f} s. The delta is how far the "
+        "attributions' sum misses the change in the target's score from the baseline: near 0 "
+        "is good."
+    )
+    lines.append(f"**Weights:** `{details['weights']}`  \n**Device:** `{details['device']}`")
+    return "\n\n".join(lines), heading
+
+
+START_HINT = (
+    "**Start with an image:** upload or paste one, press *Random CIFAR-10 test image*, or click "
+    "one of the test images below the maps. The prediction appears here, the maps below."
+)
+
+
+def method_help() -> str:
+    parts = [
+        "### How to read the maps\n"
+        "Each map shows, pixel by pixel, how much that part of the 32×32 image pushed the model "
+        "toward the **target** class (the predicted class unless you choose another). "
+        "The color bar under each map gives its scale."
+    ]
+    for method in METHODS.values():
+        parts.append(
+            f"**{method.label}** ({method.sign_text}). {method.description}"
+            + (" Its baseline is set under Advanced." if method.uses_baseline else "")
+        )
+    return "\n\n".join(parts)
+
+
+CSS = """
+.gradio-container { max-width: 1320px !important; margin: 0 auto; }
+#title h1 { margin-bottom: 0.2rem; }
+#image .image-frame { width: 100%; height: 100%; }
+#image .image-frame img { width: 100%; height: 100%; object-fit: contain;
+  image-rendering: pixelated; }
+#examples .table-wrap { border: none; overflow: visible; }
+#examples thead { display: none; }
+#examples tbody { display: grid; grid-template-columns: repeat(auto-fill, minmax(68px, 1fr));
+  gap: 8px; }
+#examples tbody tr { display: flex; flex-direction: column; align-items: center;
+  border: 1px solid var(--border-color-primary) !important; border-radius: 8px; padding: 4px; }
+#examples tbody td { display: block; padding: 0 !important; border: none !important;
+  font-size: 0.8rem; }
+#examples tbody td .container.table { width: 56px; height: 56px; border: none; }
+#examples tbody td img { image-rendering: pixelated; }
+#label [data-testid="block-label"] { position: static; margin-bottom: 6px; }
+#summary table { font-size: 0.85rem; }
+#summary code, #footer code { overflow-wrap: anywhere; }
+#summary th, #summary td { padding: 4px 8px !important; }
+#gallery .grid-wrap { min-height: 0 !important; max-height: none !important; overflow: visible; }
+#gallery .thumbnail-item { aspect-ratio: auto; height: auto; display: flex;
+  flex-direction: column; }
+#gallery .thumbnail-lg > img { height: auto; aspect-ratio: auto 256 / 330; }
+#gallery .caption-label { position: static; max-width: 100%; white-space: normal;
+  border: none; background: none; font-size: 0.8rem; padding: 4px 6px; }
+@media (max-width: 900px) {
+  #gallery .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
+}
+@media (max-width: 640px) {
+  #gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+}
+"""
+
+THEME = gr.themes.Soft(
+    primary_hue="indigo",
+    font=["ui-sans-serif", "system-ui", "sans-serif"],  # system fonts: nothing fetched
+    font_mono=["ui-monospace", "monospace"],
+)
+LAUNCH_OPTIONS: dict[str, Any] = {
+    "theme": THEME,
+    "css": CSS,
+    "max_file_size": MAX_FILE_BYTES,
+    "footer_links": ["api", "settings"],
+}
+
+with gr.Blocks(
+    title="Why did the CNN say that? · CIFAR-10 + Captum",
+    analytics_enabled=False,
+    delete_cache=(3600, 3600),  # drop generated PNGs and uploads older than an hour
+) as demo:
+    gr.Markdown(
+        "# Why did the CNN say that?\n"
+        "Upload a picture, pick a random CIFAR-10 test image or click an example. The small CNN "
+        "from [Captum's CIFAR-10 tutorial](https://captum.ai/tutorials/CIFAR_TorchVision_Interpret)"
+        " sorts it into one of ten classes, and attribution methods show which pixels drove that "
+        "decision. For students and anyone curious about how image classifiers decide, and about "
+        "how far the explanations agree.",
+        elem_id="title",
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=300):
+            image = gr.Image(
+                label="Image",
+                placeholder="Upload, paste (Ctrl+V) or take a picture: any size, any format",
+                type="filepath",
+                format="png",
+                image_mode=None,
+                sources=["upload", "clipboard", "webcam"],
+                height=300,
+                elem_id="image",
+            )
+            random_button = gr.Button("Random CIFAR-10 test image", variant="secondary")
+            with gr.Row(equal_height=False):
+                index = gr.Number(
+                    label="Test image index",
+                    precision=0,
+                    minimum=0,
+                    scale=3,
+                    min_width=120,
+                    elem_id="index",
+                )
+                load_button = gr.Button("Load this index", scale=2, min_width=100)
+            source = gr.Markdown(sampling_note(), label="Source", elem_id="source")
+            truth = gr.Textbox(
+                label="True label",
+                placeholder="unknown (not a CIFAR-10 test image the app knows)",
+                interactive=False,
+                elem_id="truth",
+            )
+        with gr.Column(scale=3, min_width=280):
+            methods = gr.CheckboxGroup(
+                choices=[(method.label, key) for key, method in METHODS.items()],
+                value=list(DEFAULT_METHODS),
+                label="Methods",
+            )
+            target = gr.Dropdown(
+                choices=target_choices(None),
+                value=PREDICTED,
+                label="Target class to explain",
+                elem_id="target",
+            )
+            with gr.Accordion("Advanced", open=False):
+                n_steps = gr.Slider(
+                    *INT_BOUNDS["n_steps"],
+                    value=DEFAULTS.n_steps,
+                    step=1,
+                    label="n_steps (Integrated Gradients steps)",
+                    info=f"n_steps × nt_samples ≤ {MAX_COST:,}",
+                )
+                nt_samples = gr.Slider(
+                    *INT_BOUNDS["nt_samples"],
+                    value=DEFAULTS.nt_samples,
+                    step=1,
+                    label="nt_samples (SmoothGrad noisy copies)",
+                )
+                stdevs = gr.Slider(
+                    *STDEVS_BOUNDS, value=DEFAULTS.stdevs, step=0.05, label="stdevs (noise level)"
+                )
+                baseline = gr.Dropdown(
+                    choices=[(f"{key}: {text}", key) for key, text in BASELINES.items()],
+                    value=DEFAULTS.baseline,
+                    label="Baseline (reference image for IG, SmoothGrad², DeepLift)",
+                )
+                seed = gr.Number(
+                    value=DEFAULTS.seed, precision=0, minimum=0, label="Seed (noise, baseline)"
+                )
+                opacity = gr.Slider(0, 1, value=0.5, step=0.05, label="Overlay opacity")
+            explain_button = gr.Button("Explain", variant="primary")
+        with gr.Column(scale=4, min_width=300):
+            label = gr.Label(num_top_classes=5, label="Top 5 predictions", elem_id="label")
+            summary = gr.Markdown(START_HINT, elem_id="summary")
+    gr.Markdown("### Model input and attribution maps")
+    gallery = gr.Gallery(
+        label="Model input and attribution maps",
+        show_label=False,
+        format="png",
+        columns=5,
+        height="auto",
+        object_fit="contain",
+        allow_preview=True,
+        buttons=["download", "fullscreen"],  # for the enlarged preview; none over the grid
+        elem_id="gallery",
+    )
+    examples = gr.Examples(
+        examples=[[str(path), CLASSES[label]] for path, label in bundled_examples()],
+        inputs=[image, truth],
+        label="CIFAR-10 test images with their true class: click one to explain it",
+        examples_per_page=20,
+        cache_examples=False,
+        elem_id="examples",
+    )
+    with gr.Accordion("Details (JSON)", open=False):
+        details = gr.JSON(label="Details", elem_id="details")
+    gr.Markdown(method_help(), elem_id="help")
+    gr.Markdown(
+        f"Weights: `{MODEL.weights_source}` · device: `{DEVICE}` · uploads up to "
+        f"{MAX_FILE_BYTES // 2**20} MB and {MAX_PIXELS // 1_000_000} megapixels · "
+        "examples: the first 20 CIFAR-10 test images (Krizhevsky, 2009) as shipped with "
+        "[foolbox](https://github.com/bethgelab/foolbox) (MIT).",
+        elem_id="footer",
+    )
+
+    parameters = [image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity]
+    results = [gallery, label, details]
+    # Events that read the image skip Gradio's preprocessing, which would decode uploads with
+    # its own PIL call and generic errors: they get the raw upload (Gradio has checked that it
+    # is in its upload folder) and `interpret` decodes it, with its pixel cap and messages.
+    # The same goes for the settings: `interpret` validates them, in its own words.
+    raw = {"preprocess": False}
+    model_event = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY, **raw}
+    summary_step = {
+        "fn": summarize,
+        "inputs": details,
+        "outputs": [summary, label],
+        "queue": False,
+        "show_progress": "hidden",
+        "api_visibility": "private",
+    }
+
+    sampled = [image, truth, source, index]
+    new_image = {
+        "fn": describe_image,
+        "inputs": [image, target],
+        "outputs": [truth, target, gallery, details, summary, label],
+        "show_progress": "hidden",
+        "api_visibility": "private",
+        **raw,
+    }
+
+    def then_explain(described: Any, public: bool = False) -> None:
+        """After a new image is described: a quick prediction, then the explanation."""
+        naming = {"api_name": "predict"} if public else {"api_visibility": "private"}
+        described.success(
+            predict_image, inputs=image, outputs=label, **naming, **model_event
+        ).success(
+            explain_image,
+            inputs=parameters,
+            outputs=results,
+            api_visibility="private",
+            **model_event,
+        ).success(**summary_step)
+
+    # A new image: by upload, paste or webcam (`input`, not `change`: Gradio fires `change`
+    # twice when an image replaces another), by example, or sampled.
+    then_explain(image.input(**new_image), public=True)
+    then_explain(examples.load_input_event.then(**new_image))
+    then_explain(
+        gr.on(
+            triggers=[load_button.click, index.submit],
+            fn=sample_image,
+            inputs=index,
+            outputs=sampled,
+            api_name="sample",
+            show_progress="minimal",
+            **raw,
+        ).success(**new_image)
+    )
+    then_explain(
+        random_button.click(
+            random_sample, outputs=sampled, show_progress="minimal", api_visibility="private"
+        ).success(**new_image)
+    )
+    # On each page load: a Space's test-set download may have finished since start-up.
+    demo.load(
+        sampling_note,
+        outputs=source,
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    image.clear(
+        clear_results,
+        outputs=[truth, target, gallery, label, details, summary],
+        api_visibility="private",
+    )
+    # The button, and any change to a setting, recomputes.
+    gr.on(
+        triggers=[
+            explain_button.click,
+            methods.input,
+            target.input,
+            baseline.input,
+            seed.input,
+            n_steps.input,  # typing, dragging, arrow keys: `release` misses the last two
+            nt_samples.input,
+            stdevs.input,
+            opacity.input,
+        ],
+        fn=explain_image,
+        inputs=parameters,
+        outputs=results,
+        api_name="explain",
+        trigger_mode="always_last",
+        **model_event,
+    ).success(**summary_step)
+
+demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+
+if __name__ == "__main__":
+    demo.launch(**LAUNCH_OPTIONS)

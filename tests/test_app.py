@@ -1,0 +1,258 @@
+"""End to end: `python app.py` in a subprocess, driven through the real gradio_client.
+
+Most calls use nt_samples=4 to stay fast; one uses every default. Errors must reach the client
+in the app's own words, and the server must keep serving afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from conftest import example
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from gradio_client.utils import QueueError
+from PIL import Image
+
+from interpret import CLASSES, DEFAULT_METHODS, METHODS, explain, load_model
+from interpret.params import Params
+
+pytestmark = pytest.mark.timeout(300)
+
+EXPLAIN_PARAMETERS = [
+    "image",
+    "methods",
+    "target",
+    "n_steps",
+    "nt_samples",
+    "stdevs",
+    "baseline",
+    "seed",
+    "opacity",
+]
+FAST = {"nt_samples": 4}
+QUEUE_SIZE = 3
+APP_ENV = {"INTERPRET_QUEUE_SIZE": str(QUEUE_SIZE)}  # small, to see "busy" without a load test
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+def explain_call(client: Client, image: str | Path, **settings):
+    return client.predict(handle_file(str(image)), **{**FAST, **settings}, api_name="/explain")
+
+
+def refusal(client: Client, api_name: str, *args, **kwargs) -> str:
+    """The message the client gets for a refused request."""
+    with pytest.raises(AppError) as caught:
+        client.predict(*args, **kwargs, api_name=api_name)
+    message = str(caught.value)
+    assert "upstream" not in message and "preprocess" not in message, message
+    return message
+
+
+def test_exactly_the_three_documented_endpoints(client: Client) -> None:
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(named) == {"/explain", "/predict", "/sample"}
+    explain_info = named["/explain"]
+    assert [p["parameter_name"] for p in explain_info["parameters"]] == EXPLAIN_PARAMETERS
+    defaults = {
+        p["parameter_name"]: p["parameter_default"]
+        for p in explain_info["parameters"]
+        if p["parameter_has_default"]
+    }
+    tutorial = Params()
+    assert defaults == {
+        "methods": list(DEFAULT_METHODS),
+        "target": "predicted",
+        "n_steps": tutorial.n_steps,
+        "nt_samples": tutorial.nt_samples,
+        "stdevs": tutorial.stdevs,
+        "baseline": tutorial.baseline,
+        "seed": tutorial.seed,
+        "opacity": 0.5,
+    }
+    assert len(explain_info["returns"]) == 3
+    assert [p["parameter_name"] for p in named["/predict"]["parameters"]] == ["image"]
+    assert [p["parameter_name"] for p in named["/sample"]["parameters"]] == ["index"]
+
+
+def test_sample_by_index_gives_the_image_and_its_true_label(client: Client) -> None:
+    image, label, source, index = client.predict(3, api_name="/sample")
+    assert (label, index) == ("airplane", 3)
+    assert "bundled" in source and "#3" in source
+    assert np.array_equal(np.asarray(Image.open(image)), np.asarray(Image.open(example(3))))
+
+
+def test_random_sample_is_a_labeled_bundled_image(client: Client) -> None:
+    image, label, _, index = client.predict(api_name="/sample")
+    assert example(index).name == f"cifar10_{index:02d}_{CLASSES.index(label)}.png"
+    assert np.array_equal(np.asarray(Image.open(image)), np.asarray(Image.open(example(index))))
+
+
+def test_predict_gives_the_top_five(client: Client) -> None:
+    result = client.predict(handle_file(str(example(3))), api_name="/predict")
+    confidences = [c["confidence"] for c in result["confidences"]]
+    assert len(confidences) == 5 and confidences == sorted(confidences, reverse=True)
+    assert result["label"] == result["confidences"][0]["label"]
+    assert {c["label"] for c in result["confidences"]} <= set(CLASSES)
+
+
+def test_explain_gallery_captions_label_and_details(client: Client, pretrained_dir: Path) -> None:
+    gallery, label, details = explain_call(client, example(3))
+    predicted = details["predicted_class"]
+    assert len(gallery) == 1 + len(DEFAULT_METHODS)
+    first = gallery[0]["caption"]
+    assert first.startswith("Model input 32×32") and f"predicted {predicted}" in first
+    assert first.endswith("true label airplane")
+    for item, key in zip(gallery[1:], DEFAULT_METHODS, strict=True):
+        method = METHODS[key]
+        assert item["caption"] == f"{method.label} · {method.sign_text} · target: {predicted}"
+    for item in gallery:
+        with Image.open(item["image"]) as card:
+            assert card.format == "PNG" and card.width == 256
+    assert label["label"] == predicted
+    assert [c["label"] for c in label["confidences"]] == [name for name, _ in details["top5"]]
+    assert details["true_label"] == "airplane"
+    assert details["correct"] == (predicted == "airplane")
+    assert details["target_class"] == predicted
+    assert set(details["deltas"]) == {k for k in DEFAULT_METHODS if METHODS[k].has_delta}
+    assert set(DEFAULT_METHODS) <= set(details["timings"])
+    assert details["device"] == "cpu" and str(pretrained_dir) in details["weights"]
+    assert details["params"]["nt_samples"] == 4
+
+
+def test_explain_equals_the_library(client: Client, pretrained_dir: Path) -> None:
+    _, _, details = explain_call(client, example(7), baseline="blur", seed=3, target="dog")
+    expected = explain(
+        load_model(pretrained_dir), example(7), None, "dog", baseline="blur", seed=3, **FAST
+    )
+    assert details["prediction"] == expected.prediction
+    np.testing.assert_allclose(
+        [details["probabilities"][name] for name in CLASSES], expected.probabilities, rtol=1e-6
+    )
+    assert details["deltas"] == pytest.approx(expected.deltas, rel=1e-5, abs=1e-7)
+
+
+def test_explain_with_every_default(client: Client) -> None:
+    gallery, _, details = client.predict(handle_file(str(example(0))), api_name="/explain")
+    assert len(gallery) == 1 + len(DEFAULT_METHODS)
+    assert details["params"] == json.loads(json.dumps(Params().to_dict()))
+    assert details["methods"] == list(DEFAULT_METHODS)
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"), [("true label", "airplane"), ("cat", "cat"), ("9", "truck")]
+)
+def test_explain_other_targets(client: Client, target: str, expected: str) -> None:
+    gallery, _, details = explain_call(
+        client, example(3), methods=["saliency", "deeplift"], target=target
+    )
+    assert details["target_class"] == expected
+    assert [item["caption"].rsplit(" · ", 1)[1] for item in gallery[1:]] == [
+        f"target: {expected}"
+    ] * 2
+
+
+def test_an_unknown_image_has_no_true_label(client: Client, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    pixels = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(photo)
+    gallery, _, details = explain_call(client, photo, methods=["saliency"])
+    assert details["true_label"] is None and details["correct"] is None
+    assert "true label" not in gallery[0]["caption"]
+    message = refusal(client, "/explain", handle_file(str(photo)), target="true label", **FAST)
+    assert message.startswith("Invalid setting: target 'true label' needs a CIFAR-10 test image")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"just some text, not a picture\n", "not an image file PIL can read"),
+        (b"", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "truncated or corrupt image data"),
+    ],
+    ids=["text", "empty", "truncated-png"],
+)
+def test_a_bad_upload_is_refused_in_the_apps_words(
+    client: Client, tmp_path: Path, content: bytes, expected: str
+) -> None:
+    upload = tmp_path / "upload.png"
+    upload.write_bytes(content)
+    for api_name, extra in (("/predict", {}), ("/explain", FAST)):
+        message = refusal(client, api_name, handle_file(str(upload)), **extra)
+        assert message.startswith("This image can't be used: ") and expected in message
+    assert client.predict(handle_file(str(example(1))), api_name="/predict")["label"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"n_steps": 0}, "n_steps must be between 1 and 500, got 0"),
+        ({"nt_samples": 2.5}, "nt_samples must be a whole number, got 2.5"),
+        ({"n_steps": 500, "nt_samples": 500}, "exceeds the limit of 20,000"),
+        ({"stdevs": "lots"}, "stdevs must be a number, got 'lots'"),
+        ({"methods": ["saliency", "astrology"]}, "unknown method(s) astrology"),
+        ({"methods": []}, "choose at least one method"),
+        ({"target": "unicorn"}, "unknown target class 'unicorn'"),
+        ({"target": "10"}, "target index must be between 0 and 9, got 10"),
+        ({"baseline": "moon"}, "unknown baseline 'moon'"),
+        ({"seed": -1}, "seed must be between 0 and 2147483647, got -1"),
+        ({"opacity": 1.5}, "overlay opacity must be between 0 and 1, got 1.5"),
+    ],
+)
+def test_bad_settings_are_refused_in_the_apps_words(
+    client: Client, settings: dict, expected: str
+) -> None:
+    message = refusal(client, "/explain", handle_file(str(example(2))), **{**FAST, **settings})
+    assert message.startswith("Invalid setting: ") and expected in message
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [(20, "between 0 and 19, got 20"), (-1, "got -1"), ("seven", "whole number, got 'seven'")],
+)
+def test_bad_sample_indices_are_refused(client: Client, index, expected: str) -> None:
+    message = refusal(client, "/sample", index)
+    assert message.startswith("Can't load that test image: ") and expected in message
+
+
+def test_missing_image_is_refused(client: Client) -> None:
+    assert refusal(client, "/predict", None) == (
+        "No image yet: upload one, click an example or press Random."
+    )
+
+
+def test_a_server_side_path_is_never_read(app_url: str) -> None:
+    """Only uploads reach the decoder: a path the client names is refused before the app."""
+    path = str(example(5))
+    response = httpx.post(
+        f"{app_url}gradio_api/call/predict",
+        json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]},
+    )
+    event = response.json()["event_id"]
+    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
+    assert stream.startswith("event: error"), stream
+
+
+def test_a_full_queue_answers_busy_and_recovers(client: Client) -> None:
+    """More requests than the queue holds: the excess is told to try again, none fail."""
+    heavy = {"n_steps": 200, "nt_samples": 100}  # the largest cost allowed: slow enough to queue
+    image = handle_file(str(example(4)))
+    jobs = [client.submit(image, **heavy, api_name="/explain") for _ in range(12)]
+    done, busy = 0, 0
+    for job in jobs:
+        try:
+            job.result(timeout=240)
+            done += 1
+        except QueueError as error:
+            assert "try again" in str(error)
+            busy += 1
+    assert busy > 0 and done >= QUEUE_SIZE and done + busy == len(jobs)
+    assert client.predict(handle_file(str(example(4))), api_name="/predict")["label"]

@@ -1,0 +1,141 @@
+"""A real browser: Playwright drives Debian's Chromium against `python app.py`.
+
+Screenshots go to artifacts/ (git-ignored). `python -m tests.test_browser URL PATH` saves the
+README screenshot of a running app (laptop width, an example explained).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from interpret import DEFAULT_METHODS, METHODS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 120_000  # a busy 2-core machine; an explanation takes about a second when idle
+EXAMPLE = 3  # cifar10_03_0.png, an airplane
+
+
+def _playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+    if CHROMIUM is None:
+        pytest.skip("chromium is not on PATH (apt-get install chromium)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    sync_playwright = _playwright()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def explain_example(page, url: str, row: int = EXAMPLE) -> list[str]:
+    """Open the app, click an example, wait for every map to load; the gallery's captions."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page).to_have_title("Why did the CNN say that? · CIFAR-10 + Captum")
+    page.locator("#examples tbody tr").nth(row).click()
+    captions = page.locator("#gallery .caption-label")
+    expect(captions).to_have_count(1 + len(DEFAULT_METHODS), timeout=WAIT_MS)
+    expect(page.locator("#summary")).to_contain_text("Weights", timeout=WAIT_MS)
+    page.locator("#gallery").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#gallery img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)",
+        timeout=WAIT_MS,
+    )
+    page.evaluate("window.scrollTo(0, 0)")
+    return captions.all_inner_texts()
+
+
+def test_clicking_an_example_explains_it(browser, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    captions = explain_example(page, app_url)
+    assert captions[0].startswith("Model input 32×32 (shown 8×) · predicted ")
+    assert captions[0].endswith("true label airplane")
+    for caption, key in zip(captions[1:], DEFAULT_METHODS, strict=True):
+        assert caption.startswith(f"{METHODS[key].label} · {METHODS[key].sign_text} · target: ")
+    expect(page.locator("#truth input, #truth textarea").first).to_have_value(
+        "airplane (bundled example #3)"
+    )
+    expect(page.locator("#label")).to_contain_text("(true label: airplane)")
+    expect(page.locator("#summary")).to_contain_text("Convergence delta")
+    for method in METHODS.values():  # every method is explained on the page
+        expect(page.locator("#help")).to_contain_text(method.label)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "browser-laptop.png", full_page=True)
+
+    # Changing a setting recomputes: another target class.
+    page.locator("#target input").click()
+    page.get_by_role("option", name="cat", exact=True).click()
+    expect(page.locator("#gallery .caption-label").nth(1)).to_contain_text(
+        "target: cat", timeout=WAIT_MS
+    )
+    page.close()
+
+
+def test_a_bad_upload_shows_the_apps_message(browser, app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    page.goto(app_url)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("shopping list: milk, eggs\n")
+    page.locator("#image input[type=file]").set_input_files(not_an_image)
+    expect(page.locator(".toast-body")).to_contain_text(
+        "This image can't be used: not an image file PIL can read", timeout=WAIT_MS
+    )
+    page.close()
+
+
+def test_the_page_fits_a_phone(browser, app_url: str) -> None:
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    explain_example(page, app_url, row=5)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "browser-phone.png", full_page=True)
+    page.close()
+
+
+def save_readme_screenshot(url: str, path: Path) -> None:
+    """The README's picture: laptop width, an example explained, down to the maps."""
+    sync_playwright = _playwright()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport=LAPTOP)
+        explain_example(page, url)
+        box = page.locator("#gallery").bounding_box()
+        bottom = box["y"] + box["height"] + 16
+        page.screenshot(
+            path=path, full_page=True, clip={**LAPTOP, "x": 0, "y": 0, "height": bottom}
+        )
+        chromium.close()
+
+
+if __name__ == "__main__":
+    save_readme_screenshot(sys.argv[1], Path(sys.argv[2]))
