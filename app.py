@@ -4,9 +4,11 @@ Layout and wiring only; every number and picture comes from `interpret`. Run ``p
 (http://127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected) or import `demo`.
 
 Stable API (gradio_client), documented in each function's docstring:
-  /explain (image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity)
-           -> (gallery, label, details)
-  /predict (image) -> label
+  /explain  (image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity,
+             contrast, trust_scores, occlusion_window, occlusion_stride)
+            -> (gallery, label, details)
+  /download (the same parameters) -> (attributions .npz, explanation .json)
+  /predict  (image) -> label
   /sample  (index) -> (image, true_label, source, index)
 
 Environment: INTERPRET_WEIGHTS (a weights source for `interpret.load_model`; default: the Hub
@@ -19,15 +21,24 @@ INTERPRET_QUEUE_SIZE (requests that may wait; default 32, beyond that "busy, try
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
+import shutil
+import stat
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 from gradio.utils import is_zero_gpu_space
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 from PIL import Image
 
 from interpret import (
@@ -44,9 +55,11 @@ from interpret import (
     model_image,
 )
 from interpret.explain import input_card
+from interpret.faithfulness import SCORE_HELP
 from interpret.params import BASELINES, INT_BOUNDS, MAX_COST, STDEVS_BOUNDS, Params
 from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
-from interpret.samples import SampleError, bundled_examples, default_sampler
+from interpret.samples import SampleError, bundled_examples, default_sampler, fingerprint
+from interpret.sanity import FLAG_THRESHOLD
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to itself
@@ -87,6 +100,28 @@ DEFAULTS = Params()
 CONCURRENCY = _env_int("INTERPRET_CONCURRENCY", 2 if DEVICE == "cpu" else 4)
 QUEUE_SIZE = _env_int("INTERPRET_QUEUE_SIZE", 32)
 PREDICTED, TRUE_LABEL = "predicted", "true label"
+NO_CONTRAST = "none"
+# The /explain and /download parameters after the image, in order; those passed to
+# `interpret.explain` as settings by name.
+REQUEST = (
+    "methods",
+    "target",
+    "n_steps",
+    "nt_samples",
+    "stdevs",
+    "baseline",
+    "seed",
+    "opacity",
+    "contrast",
+    "trust_scores",
+    "occlusion_window",
+    "occlusion_stride",
+)
+SETTINGS = ("n_steps", "nt_samples", "stdevs", "baseline", "seed")
+EXTRA_SETTINGS = ("occlusion_window", "occlusion_stride")
+# Downloads go to one fresh folder per request (never a path a client names). Gradio copies
+# them into its cache, so folders older than this are pruned, also those a killed server left.
+DOWNLOAD_KEEP_S = 600
 USER_ERRORS = {
     ImageError: ("Image not usable", "This image can't be used: {}."),
     ParamError: ("Invalid setting", "Invalid setting: {}."),
@@ -160,6 +195,35 @@ def resolve_target(choice: Any, truth: tuple[int, str] | None) -> Any:
     return choice
 
 
+def resolve_contrast(choice: Any) -> int | None:
+    """'none'/blank -> None; a class name (any case) or index 0-9 -> its index."""
+    if choice is None:
+        return None
+    if isinstance(choice, bool):
+        raise ParamError(f"contrast must be '{NO_CONTRAST}' or a class, got {choice!r}")
+    name = str(choice).strip().lower()
+    if name in ("", NO_CONTRAST):
+        return None
+    if name in CLASSES:
+        return CLASSES.index(name)
+    if name.isdigit() and int(name) < len(CLASSES):
+        return int(name)
+    raise ParamError(
+        f"unknown contrast class {choice!r}; choose '{NO_CONTRAST}' or one of {', '.join(CLASSES)}"
+    )
+
+
+def as_flag(name: str, value: Any) -> bool:
+    """A checkbox value; JSON clients may send true/false, 0/1 or their strings."""
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ParamError(f"{name} must be true or false, got {value!r}")
+
+
 def verdict(details: dict[str, Any] | None) -> str:
     """The label's heading: right or wrong when the true label is known."""
     if not details or not details.get("true_label"):
@@ -191,8 +255,83 @@ def gallery_output(result: Explanation, truth: tuple[int, str] | None) -> list[t
 
 
 @on_gpu
-def _explain_on_device(picture, methods, target, alpha, settings, progress) -> Explanation:
-    return explain(MODEL, picture, methods, target, alpha=alpha, progress=progress, **settings)
+def _explain_on_device(picture, methods, target, alpha, settings, progress, extra) -> Explanation:
+    return explain(
+        MODEL, picture, methods, target, alpha=alpha, progress=progress, **settings, **extra
+    )
+
+
+def _explanation(
+    image: Any,
+    request: dict[str, Any],
+    overlays: bool,
+    progress: Callable[..., Any] | None,
+) -> tuple[Explanation, tuple[int, str] | None]:
+    """Run one request (the raw /explain parameter values) through `interpret.explain`."""
+    picture = decoded(uploaded_path(image))
+    truth = SAMPLER.truth(picture)
+    trust = as_flag("trust_scores", request["trust_scores"])
+    extra = {
+        "contrast": resolve_contrast(request["contrast"]),
+        "faithfulness": trust,
+        "sanity": trust,
+        "overlays": overlays,
+        **{name: request[name] for name in EXTRA_SETTINGS},
+    }
+
+    def report(done: int, total: int, key: str) -> None:
+        after = " · trust scores next, the slow part" if trust else ""
+        progress((done, total), desc=f"{METHODS[key].label} ({done + 1} of {total}){after}")
+
+    result = _explain_on_device(
+        picture,
+        request["methods"],
+        resolve_target(request["target"], truth),
+        request["opacity"],
+        {name: request[name] for name in SETTINGS},
+        None if ZERO_GPU or progress is None else report,  # ZeroGPU runs it in another process
+        extra,
+    )
+    return result, truth
+
+
+def as_request(values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters after the image, by name, as the client sent them."""
+    return {name: values[name] for name in REQUEST}
+
+
+def request_key(image: Any, request: dict[str, Any]) -> str:
+    """Identifies a request, so /download can reuse the session's last explanation."""
+    path = image.get("path") if isinstance(image, dict) else None
+    return json.dumps({"image": path, **request}, sort_keys=True, default=repr)
+
+
+def reproduction(result: Explanation, truth: tuple[int, str] | None, request: dict) -> dict:
+    """What the downloaded JSON holds: the app's details, the request as received, the model
+    input's fingerprint and the library call that recomputes every array."""
+    record = details_output(result, truth)
+    record["request"] = request
+    record["model_input_sha256"] = fingerprint(result.image)
+    trust = bool(result.faithfulness)
+    record["reproduce"] = (
+        "from interpret import explain, load_model\n"
+        f"model = load_model(WEIGHTS)  # {result.weights}\n"
+        f"result = explain(model, IMAGE, {list(result.methods)!r}, {result.target}, "
+        f"contrast={result.contrast!r}, faithfulness={trust}, sanity={trust}, "
+        f"**{result.params.to_dict()!r})\n"
+        "# result.attributions[key] equals the .npz array of the same name"
+    )
+    return record
+
+
+def stored(result: Explanation, truth: tuple[int, str] | None, key: str, request: dict) -> dict:
+    """The session's last explanation, as /download needs it (raw arrays, the JSON record)."""
+    return {
+        "key": key,
+        "attributions": dict(result.attributions),
+        "record": reproduction(result, truth, request),
+        "name": "explanation_" + result.question.replace(" vs ", "_vs_"),
+    }
 
 
 def explain_image(
@@ -205,8 +344,12 @@ def explain_image(
     baseline: Any,
     seed: Any,
     opacity: Any,
+    contrast: Any = NO_CONTRAST,
+    trust_scores: Any = False,
+    occlusion_window: Any = DEFAULTS.occlusion_window,
+    occlusion_stride: Any = DEFAULTS.occlusion_stride,
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
-) -> tuple[list[tuple[Any, str]], dict[str, float], dict[str, Any]]:
+) -> tuple[list[tuple[Any, str]], dict[str, float], dict[str, Any], dict[str, Any]]:
     """Explain one image: the model's top-5 prediction and one attribution map per method.
 
     Args:
@@ -219,35 +362,106 @@ def explain_image(
         baseline: reference input: zeros (default), black, blur, noise or mean
         seed: random seed for noise and noise baseline (default 0); same request, same maps
         opacity: heat-map opacity over the grayscale image, 0-1 (default 0.5)
+        contrast: "none" (default), or a class (name or 0-9) other than the target: the maps
+            then explain "why target rather than contrast", the difference of the two logits
+        trust_scores: True adds details["faithfulness"] (deletion/insertion AUC and curves,
+            infidelity, max-sensitivity) and details["sanity"] (randomized-model Spearman rho,
+            flagged) per method; several times slower (default False)
+        occlusion_window: Occlusion's square window in pixels, 1-32 (default 4)
+        occlusion_stride: Occlusion's step in pixels, 1-32 (default 2)
     Returns:
         gallery: model input, then one map per method, captioned "method · sign · target: class"
+            ("target: A vs B" with a contrast)
         label: top-5 classes with probabilities
-        details: prediction, true label if known, deltas, seconds per method, weights, device
+        details: prediction, true label if known, deltas, seconds per method, params, library
+            versions, weights, device, method agreement (Spearman matrix) and trust scores.
+            The raw arrays: /download with the same parameters.
     """
+    request = as_request(locals())
     with user_errors("explain the image"):
         progress(0, desc="Reading the image")
-        picture = decoded(uploaded_path(image))
-        truth = SAMPLER.truth(picture)
-        settings = dict(
-            n_steps=n_steps, nt_samples=nt_samples, stdevs=stdevs, baseline=baseline, seed=seed
-        )
-
-        def report(done: int, total: int, key: str) -> None:
-            progress((done, total), desc=f"{METHODS[key].label} ({done + 1} of {total})")
-
-        result = _explain_on_device(
-            picture,
-            methods,
-            resolve_target(target, truth),
-            opacity,
-            settings,
-            None if ZERO_GPU else report,  # ZeroGPU runs it in another process
-        )
+        result, truth = _explanation(image, request, overlays=True, progress=progress)
         return (
             gallery_output(result, truth),
             label_output(result),
             details_output(result, truth),
+            stored(result, truth, request_key(image, request), request),
         )
+
+
+@lru_cache(maxsize=1)
+def download_root() -> Path:
+    """This user's private folder for download folders, shared by the app's processes so that
+    each prunes what others left; a private temp folder if that one is not safely ours."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    root = Path(tempfile.gettempdir()) / f"interpret-downloads-{uid if uid is not None else 0}"
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        info = root.lstat()
+        if stat.S_ISDIR(info.st_mode) and (uid is None or info.st_uid == uid):
+            return root
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="interpret-downloads-"))
+
+
+def _prune_downloads(root: Path) -> None:
+    cutoff = time.time() - DOWNLOAD_KEEP_S
+    for folder in root.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass  # another request pruned it first
+
+
+def write_downloads(last: dict[str, Any]) -> tuple[str, str]:
+    """The .npz (one float32 array per method key) and the .json, in a fresh folder."""
+    root = download_root()
+    _prune_downloads(root)
+    folder = Path(tempfile.mkdtemp(prefix="request-", dir=root))
+    arrays, record = folder / f"{last['name']}.npz", folder / f"{last['name']}.json"
+    np.savez(arrays, **last["attributions"])
+    record.write_text(json.dumps(last["record"], indent=2, default=str))
+    return str(arrays), str(record)
+
+
+def download_files(
+    image: Any,
+    methods: Any,
+    target: Any,
+    n_steps: Any,
+    nt_samples: Any,
+    stdevs: Any,
+    baseline: Any,
+    seed: Any,
+    opacity: Any,
+    contrast: Any = NO_CONTRAST,
+    trust_scores: Any = False,
+    occlusion_window: Any = DEFAULTS.occlusion_window,
+    occlusion_stride: Any = DEFAULTS.occlusion_stride,
+    last: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """The raw attributions and every setting of an explanation, to reproduce it exactly.
+
+    Takes exactly the parameters of /explain (same names, order and defaults). Right after an
+    /explain call with the same parameters from the same client it reuses that result;
+    otherwise it computes it (the same seed gives the same arrays).
+
+    Returns:
+        attributions: .npz with one float32 array (3x32x32) per method key, as the library
+            returns them: numpy.load(path)["integrated_gradients"]
+        explanation: .json with the details of /explain plus the request as received, the model
+            input's SHA-256 and the `interpret.explain` call that recomputes the arrays
+            (params, library versions, weights source included)
+    """
+    request = as_request(locals())
+    with user_errors("prepare the downloads"):
+        key = request_key(image, request)
+        if not (isinstance(last, dict) and last.get("key") == key):
+            result, truth = _explanation(image, request, overlays=False, progress=None)
+            last = stored(result, truth, key, request)
+        return write_downloads(last)
 
 
 @on_gpu
@@ -331,7 +545,10 @@ def summarize(details: dict[str, Any] | None) -> tuple[str, gr.Label]:
     if details.get("true_label"):
         mark = "✓ right" if details.get("correct") else "✗ wrong"
         lines.append(f"**True label:** {details['true_label']}, so the prediction is **{mark}**.")
-    lines.append(f"**Explaining:** why the model would say **{details['target_class']}**.")
+    question = f"why the model would say **{details['target_class']}**"
+    if details.get("contrast_class"):
+        question += f" rather than **{details['contrast_class']}** (their scores' difference)"
+    lines.append(f"**Explaining:** {question}.")
     table = ["| Method | Time (s) | Convergence delta |", "|---|---:|---:|"]
     for key in details["methods"]:
         delta = details["deltas"].get(key)
@@ -344,8 +561,205 @@ def summarize(details: dict[str, Any] | None) -> tuple[str, gr.Label]:
         "attributions' sum misses the change in the target's score from the baseline: near 0 "
         "is good."
     )
+    if details.get("faithfulness"):
+        lines.append(trust_line(details))
     lines.append(f"**Weights:** `{details['weights']}`  \n**Device:** `{details['device']}`")
     return "\n\n".join(lines), heading
+
+
+def flagged_labels(details: dict[str, Any]) -> list[str]:
+    sanity = details.get("sanity") or {}
+    return [METHODS[key].label for key in details["methods"] if sanity.get(key, {}).get("flagged")]
+
+
+def trust_line(details: dict[str, Any]) -> str:
+    """One line for the summary: the most faithful map here, and the flagged ones."""
+    scores = details["faithfulness"]
+    best = min(scores, key=lambda key: scores[key]["deletion_auc"])
+    flagged = flagged_labels(details)
+    line = f"**Trust scores** (below the examples): lowest deletion AUC **{METHODS[best].label}**"
+    if flagged:
+        return line + f"; ⚠ not depending on what the model learned: **{', '.join(flagged)}**."
+    return line + "; every map passed the sanity check."
+
+
+TRUST_HEADERS = [
+    "Rank",
+    "Method",
+    "Deletion AUC ↓",
+    "Insertion AUC ↑",
+    "Infidelity ↓",
+    "Max-sensitivity ↓",
+    "Randomized-model ρ",
+    "Flag",
+]
+RHO_HELP = (
+    "Spearman rank correlation between the map on the trained model and on the model with "
+    "every layer re-initialized (top-down, cascading; Adebayo et al., 2018); near 0 is good, "
+    f"|ρ| ≥ {FLAG_THRESHOLD} flags a map that does not depend on what the model learned"
+)
+
+
+def _significant(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else float(f"{value:.{digits}g}")
+
+
+def trust_rows(details: dict[str, Any]) -> list[list[Any]]:
+    """The ranking table: one row per method, lowest deletion AUC first."""
+    scores, sanity = details.get("faithfulness") or {}, details.get("sanity") or {}
+    rows = []
+    for rank, key in enumerate(sorted(scores, key=lambda k: scores[k]["deletion_auc"]), 1):
+        score, check = scores[key], sanity.get(key, {})
+        flag = "—" if not check else ("⚠ flagged" if check["flagged"] else "ok")
+        rows.append(
+            [
+                rank,
+                METHODS[key].label,
+                round(score["deletion_auc"], 3),
+                round(score["insertion_auc"], 3),
+                _significant(score["infidelity"]),
+                _significant(score["sensitivity_max"]),
+                None if not check else round(check["final"], 2),
+                flag,
+            ]
+        )
+    return rows
+
+
+def trust_help() -> str:
+    names = {
+        "deletion_auc": "Deletion AUC",
+        "insertion_auc": "Insertion AUC",
+        "infidelity": "Infidelity",
+        "sensitivity_max": "Max-sensitivity",
+    }
+    lines = [f"- **{names[key]}**: {text}." for key, text in SCORE_HELP.items()]
+    lines.append(f"- **Randomized-model ρ**: {RHO_HELP}.")
+    return (
+        "Ranked by deletion AUC; click a column header to sort by another score. Pixels are "
+        "removed toward, or added onto, the baseline chosen under Advanced.\n\n" + "\n".join(lines)
+    )
+
+
+def trust_note(details: dict[str, Any]) -> tuple[str, list[str]]:
+    """The sanity check's verdict (a warning when a map is flagged), or how to get one."""
+    if not details.get("sanity"):
+        return (
+            "Tick **Trust scores** (beside the methods) to rank these maps by faithfulness and "
+            "check that each depends on what the model learned.",
+            [],
+        )
+    flagged = flagged_labels(details)
+    if not flagged:
+        return (
+            "✓ **Sanity check passed:** every map changes once the model's layers are "
+            f"randomized (|ρ| < {FLAG_THRESHOLD}), so each depends on what the model learned.",
+            ["note-ok"],
+        )
+    maps = " and ".join([", ".join(flagged[:-1]), flagged[-1]] if len(flagged) > 1 else flagged)
+    return (
+        f"⚠ **Sanity check: {maps} — not depending on what the model learned.** These maps "
+        f"stay similar (|ρ| ≥ {FLAG_THRESHOLD}) when every layer of the model is replaced by "
+        "random weights: they show the image's structure more than the model's reasons.",
+        ["note-warn"],
+    )
+
+
+def _method_color(key: str):
+    """A fixed color per method (tab20, dark shades first) so plots agree across images."""
+    index = list(METHODS).index(key)
+    return colormaps["tab20"]((2 * index) % 20 + (2 * index) // 20)
+
+
+def curves_figure(details: dict[str, Any]) -> Figure | None:
+    """Deletion and insertion curves of every method: target probability vs pixel fraction."""
+    scores = details.get("faithfulness")
+    if not scores:
+        return None
+    figure = Figure(figsize=(10, 4.2), dpi=100, layout="constrained")
+    deletion, insertion = figure.subplots(1, 2, sharey=True)
+    for key in details["methods"]:
+        score = scores[key]
+        for axes, curve in ((deletion, "deletion"), (insertion, "insertion")):
+            axes.plot(
+                score["fractions"],
+                score[curve],
+                color=_method_color(key),
+                linewidth=1.6,
+                label=METHODS[key].label,
+            )
+    target = details["target_class"]
+    deletion.set_title("Deletion: most relevant pixels removed first\n(lower area is better)")
+    insertion.set_title("Insertion: most relevant pixels added first\n(higher area is better)")
+    deletion.set_ylabel(f"probability of {target}")
+    for axes in (deletion, insertion):
+        axes.set_xlabel("fraction of pixels")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1.02)
+        axes.grid(alpha=0.3)
+    figure.legend(
+        *deletion.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncol=min(len(details["methods"]), 5),
+        fontsize=8,
+        frameon=False,
+    )
+    return figure
+
+
+def agreement_figure(details: dict[str, Any]) -> Figure | None:
+    """The methods' pairwise Spearman ρ as an annotated heat map; None for one method."""
+    agreement = details.get("agreement") or {}
+    keys, matrix = agreement.get("methods") or [], np.asarray(agreement.get("spearman") or [])
+    if len(keys) < 2:
+        return None
+    size = 2.6 + 0.42 * len(keys)
+    figure = Figure(figsize=(size + 1.4, size + 1.0), dpi=100, layout="constrained")
+    axes = figure.subplots()
+    shown = axes.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu_r")
+    labels = [METHODS[key].label for key in keys]
+    axes.set_xticks(range(len(keys)), labels, rotation=40, ha="right", fontsize=8)
+    axes.set_yticks(range(len(keys)), labels, fontsize=8)
+    font = 8 if len(keys) <= 8 else 6
+    for i in range(len(keys)):
+        for j in range(len(keys)):
+            light = abs(matrix[i, j]) > 0.6
+            axes.text(
+                j,
+                i,
+                f"{matrix[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=font,
+                color="white" if light else "black",
+            )
+    axes.set_title("How far the methods agree: Spearman ρ of the maps", fontsize=9)
+    figure.colorbar(shown, ax=axes, shrink=0.8, label="rank correlation")
+    return figure
+
+
+def show_analysis(details: dict[str, Any] | None) -> tuple[Any, ...]:
+    """The section under the examples: trust scores, agreement heat map, downloads.
+
+    Outputs: section, note, table, table help, curves, agreement, npz file, json file. Hidden,
+    files cleared, while there is no result; the files come from /download, chained after
+    each explanation.
+    """
+    if not details:
+        return gr.Column(visible=False), "", None, gr.skip(), None, None, None, None
+    note, style = trust_note(details)
+    rows = trust_rows(details)
+    agreement = agreement_figure(details)
+    return (
+        gr.Column(visible=True),
+        gr.Markdown(note, elem_classes=style),
+        gr.Dataframe(value=rows or None, visible=bool(rows)),
+        gr.Markdown(visible=bool(rows)),
+        gr.Plot(value=curves_figure(details), visible=bool(rows)),
+        gr.Plot(value=agreement, visible=agreement is not None),
+        gr.skip(),
+        gr.skip(),
+    )
 
 
 START_HINT = (
@@ -365,6 +779,7 @@ def method_help() -> str:
         parts.append(
             f"**{method.label}** ({method.sign_text}). {method.description}"
             + (" Its baseline is set under Advanced." if method.uses_baseline else "")
+            + (" So are its window and stride." if method.key == "occlusion" else "")
         )
     return "\n\n".join(parts)
 
@@ -395,6 +810,12 @@ CSS = """
 #gallery .thumbnail-lg > img { height: auto; aspect-ratio: auto 256 / 330; }
 #gallery .caption-label { position: static; max-width: 100%; white-space: normal;
   border: none; background: none; font-size: 0.8rem; padding: 4px 6px; }
+#trust-note.note-warn, #trust-note.note-ok { padding: 8px 12px; border-radius: 6px; }
+#trust-note.note-warn { border-left: 4px solid #d97706; background: rgba(245, 158, 11, 0.14); }
+#trust-note.note-ok { border-left: 4px solid #16a34a; background: rgba(22, 163, 74, 0.10); }
+#trust-help { font-size: 0.85rem; }
+#trust-table { contain: inline-size; }  /* scroll inside on a phone, never widen the page */
+#curves img, #agreement img { max-width: 100%; height: auto; margin: 0 auto; display: block; }
 @media (max-width: 900px) {
   #gallery .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
 }
@@ -471,6 +892,19 @@ with gr.Blocks(
                 label="Target class to explain",
                 elem_id="target",
             )
+            contrast = gr.Dropdown(
+                choices=[(NO_CONTRAST, NO_CONTRAST)] + [(name, name) for name in CLASSES],
+                value=NO_CONTRAST,
+                label="…rather than",
+                info="Optional: why the target and not this class (their score difference)",
+                elem_id="contrast",
+            )
+            trust_scores = gr.Checkbox(
+                value=False,
+                label="Trust scores",
+                info="Rank the maps by faithfulness and sanity-check each; several times slower",
+                elem_id="trust-scores",
+            )
             with gr.Accordion("Advanced", open=False):
                 n_steps = gr.Slider(
                     *INT_BOUNDS["n_steps"],
@@ -491,7 +925,19 @@ with gr.Blocks(
                 baseline = gr.Dropdown(
                     choices=[(f"{key}: {text}", key) for key, text in BASELINES.items()],
                     value=DEFAULTS.baseline,
-                    label="Baseline (reference image for IG, SmoothGrad², DeepLift)",
+                    label="Baseline (reference image of the methods that use one)",
+                )
+                occlusion_window = gr.Slider(
+                    *INT_BOUNDS["occlusion_window"],
+                    value=DEFAULTS.occlusion_window,
+                    step=1,
+                    label="Occlusion window (pixels, square)",
+                )
+                occlusion_stride = gr.Slider(
+                    *INT_BOUNDS["occlusion_stride"],
+                    value=DEFAULTS.occlusion_stride,
+                    step=1,
+                    label="Occlusion stride (pixels)",
                 )
                 seed = gr.Number(
                     value=DEFAULTS.seed, precision=0, minimum=0, label="Seed (noise, baseline)"
@@ -521,6 +967,43 @@ with gr.Blocks(
         cache_examples=False,
         elem_id="examples",
     )
+    with gr.Column(visible=False, elem_id="analysis") as analysis:
+        gr.Markdown("### How far to trust these maps")
+        note = gr.Markdown(elem_id="trust-note")
+        table = gr.Dataframe(
+            headers=TRUST_HEADERS,
+            datatype=["number", "str", "number", "number", "number", "number", "number", "str"],
+            label="Methods ranked for this image",
+            interactive=False,
+            wrap=True,
+            visible=False,
+            elem_id="trust-table",
+        )
+        table_help = gr.Markdown(trust_help(), visible=False, elem_id="trust-help")
+        curves = gr.Plot(
+            label="Deletion and insertion curves",
+            show_label=False,
+            format="png",
+            visible=False,
+            elem_id="curves",
+        )
+        agreement = gr.Plot(
+            label="Method agreement", show_label=False, format="png", elem_id="agreement"
+        )
+        gr.Markdown("### Raw data, to reproduce any map exactly")
+        with gr.Row():
+            npz_file = gr.File(
+                label="Raw attributions (.npz, one array per method)",
+                interactive=False,
+                height=72,
+                elem_id="npz-file",
+            )
+            json_file = gr.File(
+                label="Every parameter, library version and the weights (.json)",
+                interactive=False,
+                height=72,
+                elem_id="json-file",
+            )
     with gr.Accordion("Details (JSON)", open=False):
         details = gr.JSON(label="Details", elem_id="details")
     gr.Markdown(method_help(), elem_id="help")
@@ -532,8 +1015,23 @@ with gr.Blocks(
         elem_id="footer",
     )
 
-    parameters = [image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity]
-    results = [gallery, label, details]
+    parameters = [
+        image,
+        methods,
+        target,
+        n_steps,
+        nt_samples,
+        stdevs,
+        baseline,
+        seed,
+        opacity,
+        contrast,
+        trust_scores,
+        occlusion_window,
+        occlusion_stride,
+    ]
+    last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
+    results = [gallery, label, details, last_result]
     # Events that read the image skip Gradio's preprocessing, which would decode uploads with
     # its own PIL call and generic errors: they get the raw upload (Gradio has checked that it
     # is in its upload folder) and `interpret` decodes it, with its pixel cap and messages.
@@ -559,18 +1057,35 @@ with gr.Blocks(
         **raw,
     }
 
+    def then_download(explained: Any, public: bool = False) -> None:
+        """After each explanation: the summary, and the downloads (from the session's result;
+        their own concurrency group, since the library's lock serializes any recomputation)."""
+        explained.success(**summary_step)
+        explained.success(
+            download_files,
+            inputs=[*parameters, last_result],
+            outputs=[npz_file, json_file],
+            show_progress="hidden",
+            concurrency_id="download",
+            concurrency_limit=CONCURRENCY,
+            **({"api_name": "download"} if public else {"api_visibility": "private"}),
+            **raw,
+        )
+
     def then_explain(described: Any, public: bool = False) -> None:
         """After a new image is described: a quick prediction, then the explanation."""
         naming = {"api_name": "predict"} if public else {"api_visibility": "private"}
-        described.success(
-            predict_image, inputs=image, outputs=label, **naming, **model_event
-        ).success(
-            explain_image,
-            inputs=parameters,
-            outputs=results,
-            api_visibility="private",
-            **model_event,
-        ).success(**summary_step)
+        then_download(
+            described.success(
+                predict_image, inputs=image, outputs=label, **naming, **model_event
+            ).success(
+                explain_image,
+                inputs=parameters,
+                outputs=results,
+                api_visibility="private",
+                **model_event,
+            )
+        )
 
     # A new image: by upload, paste or webcam (`input`, not `change`: Gradio fires `change`
     # twice when an image replaces another), by example, or sampled.
@@ -606,25 +1121,42 @@ with gr.Blocks(
         api_visibility="private",
     )
     # The button, and any change to a setting, recomputes.
-    gr.on(
-        triggers=[
-            explain_button.click,
-            methods.input,
-            target.input,
-            baseline.input,
-            seed.input,
-            n_steps.input,  # typing, dragging, arrow keys: `release` misses the last two
-            nt_samples.input,
-            stdevs.input,
-            opacity.input,
-        ],
-        fn=explain_image,
-        inputs=parameters,
-        outputs=results,
-        api_name="explain",
-        trigger_mode="always_last",
-        **model_event,
-    ).success(**summary_step)
+    then_download(
+        gr.on(
+            triggers=[
+                explain_button.click,
+                methods.input,
+                # Dropdowns: `select`, once per choice (Gradio's `input` fires again on blur).
+                target.select,
+                contrast.select,
+                baseline.select,
+                trust_scores.input,
+                seed.input,
+                n_steps.input,  # typing, dragging, arrow keys: `release` misses the last two
+                nt_samples.input,
+                stdevs.input,
+                opacity.input,
+                occlusion_window.input,
+                occlusion_stride.input,
+            ],
+            fn=explain_image,
+            inputs=parameters,
+            outputs=results,
+            api_name="explain",
+            trigger_mode="always_last",
+            **model_event,
+        ),
+        public=True,
+    )
+    # Every new result (or none, on a new image): the trust section follows the details.
+    details.change(
+        show_analysis,
+        inputs=details,
+        outputs=[analysis, note, table, table_help, curves, agreement, npz_file, json_file],
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
 
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
 

@@ -61,12 +61,10 @@ def is_imagefolder_root(source: str | Path) -> bool:
 def imagefolder_split(root: str | Path, train: bool, transform: Transform = None) -> Dataset:
     """One split of an ImageFolder copy, refusing class folders that would shift the labels."""
     split_dir = Path(root) / ("train" if train else "test")
-    dataset = datasets.ImageFolder(split_dir, transform=transform)
-    if tuple(dataset.classes) != CLASSES:
-        raise ValueError(
-            f"class folders in {split_dir} are {dataset.classes}, expected {list(CLASSES)}"
-        )
-    return dataset
+    found = sorted(entry.name for entry in split_dir.iterdir() if entry.is_dir())
+    if tuple(found) != CLASSES:  # checked before ImageFolder scans (and maybe fails on) files
+        raise ValueError(f"class folders in {split_dir} are {found}, expected {list(CLASSES)}")
+    return datasets.ImageFolder(split_dir, transform=transform)
 
 
 def torchvision_split(root: str | Path, train: bool, transform: Transform = None) -> Dataset:
@@ -82,6 +80,18 @@ def cifar10_dataset(source: str | Path | None, train: bool, transform: Transform
     if is_imagefolder_root(source):
         return imagefolder_split(source, train, transform)
     return torchvision_split(source, train, transform)
+
+
+def split_for_cli(data_dir: Path | None, download_root: Path | None, train: bool) -> Dataset:
+    """The scripts' ``--data-dir`` / ``--download-root`` choice: an explicit ``--data-dir`` must
+    be an ImageFolder copy, so a mistyped path fails instead of starting a 170 MB download."""
+    if data_dir is not None:
+        if not is_imagefolder_root(data_dir):
+            raise ValueError(f"{data_dir} has no train/ and test/ subfolders")
+        return imagefolder_split(data_dir, train)
+    if download_root is None:
+        raise ValueError("give --data-dir or --download-root")
+    return torchvision_split(download_root, train)
 
 
 def describe_source(source: str | Path | None, train: bool | None = None) -> str:
@@ -135,9 +145,8 @@ def load_uint8(
     Decoding 50k JPEGs every epoch costs more than training this small net, so the
     scripts decode once and augment/normalize whole batches with tensor ops instead.
     """
-    data = getattr(dataset, "data", None)
-    if data is not None and isinstance(dataset, datasets.CIFAR10):  # already decoded numpy
-        images = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+    if isinstance(dataset, datasets.CIFAR10):  # torchvision keeps it decoded (N x 32 x 32 x 3)
+        images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()
         labels = torch.tensor(dataset_labels(dataset), dtype=torch.int64)
         if indices is not None:
             picked = torch.tensor(list(indices), dtype=torch.int64)

@@ -138,7 +138,12 @@ def resolve_methods(methods: str | Iterable[str] | None) -> tuple[str, ...]:
     """Method keys, validated and de-duplicated, in the order given."""
     if methods is None:
         return DEFAULT_METHODS
-    keys = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
+    if isinstance(methods, str):
+        methods = methods.split(",")
+    methods = list(methods) if isinstance(methods, Iterable) else methods
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        raise ParamError(f"methods must be method keys (text), got {methods!r}")
+    keys = [m.strip() for m in methods]
     keys = [key for key in dict.fromkeys(keys) if key]
     unknown = [key for key in keys if key not in METHODS]
     if unknown:

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from captum.attr import (
     LRP,
@@ -157,15 +158,32 @@ def baseline_distribution(inputs: torch.Tensor, baselines: torch.Tensor, seed: i
 
 
 def _gradient_shap(model, inputs, target, baselines, params):
-    torch.manual_seed(params.seed)
-    return GradientShap(model).attribute(
-        inputs,
-        baselines=baseline_distribution(inputs, baselines, params.seed),
-        target=target,
-        n_samples=params.shap_samples,
-        stdevs=0.09,
-        return_convergence_delta=True,
-    )
+    """Seeded per image, so a request is repeatable and a batch equals single calls.
+
+    Captum draws the path points from numpy's global RNG and the noise from torch's: both are
+    seeded here (under the attribution lock) and numpy's state is restored afterwards.
+    """
+    maps, deltas = [], []
+    numpy_state = np.random.get_state()
+    try:
+        for i in range(inputs.shape[0]):
+            torch.manual_seed(params.seed)
+            np.random.seed(params.seed)
+            attribution, delta = GradientShap(model).attribute(
+                inputs[i : i + 1],
+                baselines=baseline_distribution(
+                    inputs[i : i + 1], baselines[i : i + 1], params.seed
+                ),
+                target=target[i : i + 1],
+                n_samples=params.shap_samples,
+                stdevs=0.09,
+                return_convergence_delta=True,
+            )
+            maps.append(attribution)
+            deltas.append(delta.mean().reshape(1))
+    finally:
+        np.random.set_state(numpy_state)
+    return torch.cat(maps), torch.cat(deltas)
 
 
 @_quiet

@@ -93,7 +93,7 @@ def make_params(**overrides: Any) -> Params:
         if name == "stdevs":
             values[name] = _as_stdevs(value)
         elif name == "baseline":
-            if value not in BASELINES:
+            if not isinstance(value, str) or value not in BASELINES:
                 raise ParamError(f"unknown baseline {value!r}; choose from {', '.join(BASELINES)}")
             values[name] = value
         else:

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import socket
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,13 +29,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from .devices import select_device
-from .model import Net
+from .model import CLASSES, Net
 
 log = logging.getLogger("interpret")
 
 DEFAULT_REPO = "captum-explorer/cifar10-tutorial-net"
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 HUB_PROBE_TIMEOUT_S = 1.0
+HUB_DOWNLOAD_DEADLINE_S = 10.0
 HUB_FILES = ["config.json", "model.safetensors"]
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
@@ -108,6 +110,16 @@ def _net_from_state(state: dict, origin: Path | str) -> Net:
     return net.eval()
 
 
+def _require_cifar_classes(net: Net, origin: Path) -> Net:
+    """A consistent snapshot of another head size is still not a CIFAR-10 classifier."""
+    if net.fc3.out_features != len(CLASSES):
+        raise WeightsError(
+            f"{origin}: weights do not fit Net (expected {len(CLASSES)} classes, "
+            f"found {net.fc3.out_features})"
+        )
+    return net
+
+
 def _load_pretrained_dir(directory: Path) -> Net:
     """Load save_pretrained output (config.json + model.safetensors) through the Hub mixin."""
     model_file = directory / "model.safetensors"
@@ -116,12 +128,13 @@ def _load_pretrained_dir(directory: Path) -> Net:
     try:
         # The mixin prints "Loading weights from local directory"; keep stdout clean for the CLI.
         with contextlib.redirect_stdout(io.StringIO()):
-            return Net.from_pretrained(directory, strict=True).eval()
+            net = Net.from_pretrained(directory, strict=True).eval()
     except (SafetensorError, OSError, ValueError) as error:
         raise WeightsError(f"{model_file}: not a readable safetensors file ({error})") from error
     except RuntimeError as error:
         first_line = str(error).strip().splitlines()[0]
         raise WeightsError(f"{model_file}: weights do not fit Net ({first_line})") from error
+    return _require_cifar_classes(net, model_file)
 
 
 def _load_local(path: Path) -> tuple[Net, str]:
@@ -138,12 +151,56 @@ def split_repo_revision(spec: str) -> tuple[str, str | None]:
     return repo_id, revision or None
 
 
+def _cache_problem() -> str | None:
+    """Why the Hub cache cannot be written, if it cannot: downloading into it would only
+    produce warnings, then fail."""
+    try:
+        Path(hub_constants.HF_HUB_CACHE).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=hub_constants.HF_HUB_CACHE):
+            return None
+    except OSError as error:
+        return f"cache {hub_constants.HF_HUB_CACHE} not writable ({error.strerror or error})"
+
+
+def _within(seconds: float, function, *args, **kwargs):
+    """Run `function` in a daemon thread; TimeoutError if it has not returned in time.
+
+    huggingface_hub retries a failing download for ~23 s; the app should not wait that long
+    before falling back to the shipped weights.
+    """
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]
+
+
 def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
     """Download (or reuse the cached) safetensors snapshot of a Hub repo and load it."""
-    offline = hub_constants.HF_HUB_OFFLINE or not hub_reachable()
+    cache_problem = _cache_problem()
+    if hub_constants.HF_HUB_OFFLINE:
+        offline_reason = "HF_HUB_OFFLINE is set and there is no cached copy"
+    elif cache_problem:
+        offline_reason = f"{cache_problem} and it holds no copy"
+    else:
+        offline_reason = "Hub unreachable and no cached copy"
+    offline = bool(hub_constants.HF_HUB_OFFLINE or cache_problem) or not hub_reachable()
     try:
         folder = Path(
-            snapshot_download(
+            _within(
+                HUB_DOWNLOAD_DEADLINE_S,
+                snapshot_download,
                 repo_id,
                 revision=revision,
                 allow_patterns=HUB_FILES,
@@ -154,7 +211,7 @@ def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
     except Exception as error:  # network, auth, missing repo/revision, read-only cache...
         where = f"hub:{repo_id}@{revision or 'main'}"
         if offline:
-            raise WeightsError(f"{where}: Hub unreachable and no cached copy") from error
+            raise WeightsError(f"{where}: {offline_reason}") from error
         first_line = (str(error).strip().splitlines() or [""])[0]
         raise WeightsError(f"{where}: {type(error).__name__}: {first_line}") from error
     net = _load_pretrained_dir(folder)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# gradio_client and huggingface_hub phone home unless told not to; tests stay on loopback.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
 import socket
 import subprocess
 import sys

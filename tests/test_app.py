@@ -33,6 +33,10 @@ EXPLAIN_PARAMETERS = [
     "baseline",
     "seed",
     "opacity",
+    "contrast",
+    "trust_scores",
+    "occlusion_window",
+    "occlusion_stride",
 ]
 FAST = {"nt_samples": 4}
 QUEUE_SIZE = 3
@@ -57,9 +61,9 @@ def refusal(client: Client, api_name: str, *args, **kwargs) -> str:
     return message
 
 
-def test_exactly_the_three_documented_endpoints(client: Client) -> None:
+def test_exactly_the_documented_endpoints(client: Client) -> None:
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(named) == {"/explain", "/predict", "/sample"}
+    assert set(named) == {"/explain", "/download", "/predict", "/sample"}
     explain_info = named["/explain"]
     assert [p["parameter_name"] for p in explain_info["parameters"]] == EXPLAIN_PARAMETERS
     defaults = {
@@ -77,6 +81,10 @@ def test_exactly_the_three_documented_endpoints(client: Client) -> None:
         "baseline": tutorial.baseline,
         "seed": tutorial.seed,
         "opacity": 0.5,
+        "contrast": "none",
+        "trust_scores": False,
+        "occlusion_window": tutorial.occlusion_window,
+        "occlusion_stride": tutorial.occlusion_stride,
     }
     assert len(explain_info["returns"]) == 3
     assert [p["parameter_name"] for p in named["/predict"]["parameters"]] == ["image"]

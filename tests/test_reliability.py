@@ -372,11 +372,6 @@ def test_answering_hub_without_usable_weights_falls_back_once_and_fast(
     _assert_one_clear_fallback(net, warnings, seconds, shipped, *reasons)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="huggingface_hub logs its own warnings (tree cache, refs) before ours; "
-    "interpret.weights._load_hub should go offline when the cache is not writable",
-)
 def test_unwritable_cache_with_an_answering_hub_falls_back_with_one_line(
     fake_hub: _FakeHub,
     shipped: Path,
@@ -395,11 +390,6 @@ def test_unwritable_cache_with_an_answering_hub_falls_back_with_one_line(
     _assert_one_clear_fallback(net, warnings, seconds, shipped, "Not a directory")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_model accepts a consistent 5-class snapshot (config num_classes=5): "
-    "interpret.weights should require len(CLASSES) outputs",
-)
 def test_a_consistent_snapshot_of_another_shape_falls_back(
     hub: Path, shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -553,9 +543,6 @@ def test_after_the_fuzz_the_server_serves_normally(client: Client, pretrained_di
     assert label["label"] == details["predicted_class"] == expected.predicted_class
 
 
-@pytest.mark.xfail(
-    strict=True, reason="interpret.explain.resolve_methods and make_params raise TypeError"
-)
 @pytest.mark.parametrize(
     "settings",
     [{"methods": 5}, {"methods": ["saliency", 1]}, {"baseline": ["zeros"]}],
