@@ -36,6 +36,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio import processing_utils
 from gradio.utils import is_zero_gpu_space
 from matplotlib import colormaps
 from matplotlib.figure import Figure
@@ -64,6 +65,30 @@ from interpret.sanity import FLAG_THRESHOLD
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to itself
 log = logging.getLogger("interpret.app")
+
+
+def _save_pil_to_cache_atomically(
+    img: Image.Image, cache_dir: str, name: str = "image", format: str = "webp"
+) -> str:
+    """Gradio's `save_pil_to_cache`, but never rewriting a file a client may be downloading.
+
+    Gradio names cached images by content and rewrites the file in place for every request
+    that renders the same picture; under concurrency a client could fetch it half-written
+    (measured by scripts/load_test.py: 2 empty images in 200 requests). Write once, atomically.
+    """
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    directory = Path(cache_dir) / processing_utils.hash_bytes(data)
+    directory.mkdir(exist_ok=True, parents=True)
+    target = (directory / f"{name}.{format}").resolve()
+    if not target.is_file():
+        handle, partial = tempfile.mkstemp(dir=directory, prefix=".partial-")
+        with os.fdopen(handle, "wb") as output:
+            output.write(data)
+        os.replace(partial, target)
+    return str(target)
+
+
+processing_utils.save_pil_to_cache = _save_pil_to_cache_atomically
 
 ZERO_GPU = is_zero_gpu_space()
 try:  # ZeroGPU Spaces: GPU work must run inside a function wrapped by spaces.GPU
