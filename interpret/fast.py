@@ -19,8 +19,9 @@ from captum.attr._utils.approximation_methods import approximation_parameters
 
 from .model import Net
 
-# Rows (noise samples x steps) per pass: ~500 rows of 6x28x28 activations stay in cache.
-ROWS_PER_CHUNK = 500
+# Rows (noise samples x steps) per pass: 250 rows of 6x28x28 activations (4.7 MB) stay in
+# cache; Captum's single 5,000-row batch does not.
+ROWS_PER_CHUNK = 250
 
 
 def supports(model: torch.nn.Module) -> bool:
@@ -43,6 +44,21 @@ def _gauss_legendre(n_steps: int, device: torch.device) -> tuple[torch.Tensor, t
     )
 
 
+def _after_conv1_pooling_first(model: Net, x: torch.Tensor) -> torch.Tensor:
+    """`Net.after_conv1` with each max-pool before its ReLU: 4x fewer ReLU elements.
+
+    Exact in value and gradient: ReLU is monotonic, so max(relu(z)) = relu(max(z)); where the
+    window's maximum is positive both orders route the gradient to the same (first) maximum,
+    and where it is not, ReLU's zero gradient removes it in both.
+    """
+    x = model.relu1(model.pool1(x))
+    x = model.relu2(model.pool2(model.conv2(x)))
+    x = torch.flatten(x, 1)
+    x = model.relu3(model.fc1(x))
+    x = model.relu4(model.fc2(x))
+    return model.fc3(x)
+
+
 def _weighted_path_gradients(
     model: Net,
     inputs: torch.Tensor,
@@ -59,11 +75,11 @@ def _weighted_path_gradients(
     path = start.unsqueeze(1) + alphas.view(1, -1, 1, 1, 1) * direction.unsqueeze(1)
     path = path.reshape(n_rows * n_steps, *start.shape[1:]).requires_grad_(True)
     with torch.enable_grad():
-        logits = model.after_conv1(path)
+        logits = _after_conv1_pooling_first(model, path)
         chosen = logits.gather(1, targets.repeat_interleave(n_steps).view(-1, 1)).sum()
         (gradients,) = torch.autograd.grad(chosen, path)
     # Weighted sum over the steps as one matrix product per row (no n_steps-sized temporary).
-    summed = torch.matmul(steps, gradients.view(n_rows, n_steps, -1))
+    summed = torch.matmul(steps, gradients.reshape(n_rows, n_steps, -1))
     return F.conv_transpose2d(summed.view(n_rows, *start.shape[1:]), weight)
 
 

@@ -156,3 +156,23 @@ def test_every_baseline_runs_and_ig_stays_complete(seeded_net: Net, baseline: st
     result = explain(seeded_net, example(2), "integrated_gradients,deeplift", baseline=baseline)
     assert abs(result.deltas["integrated_gradients"]) < 0.05
     assert np.isfinite(result.attributions["deeplift"]).all()
+
+
+@pytest.mark.parametrize("fill", ["flat", "halves"])
+def test_fast_path_is_exact_where_max_pool_windows_tie(
+    reference_net: Net, fill: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flat regions make every 2x2 pooling window tie: the fast path must route like Captum."""
+    pixels = np.full((32, 32, 3), 200, dtype=np.uint8)
+    if fill == "halves":
+        pixels[:, :16] = 0
+    keys = "integrated_gradients,ig_smoothgrad_sq"
+    fast = explain(reference_net, pixels, keys, target=3, nt_samples=6)
+    monkeypatch.setenv("INTERPRET_FAST", "0")
+    plain = explain(reference_net, pixels, keys, target=3, nt_samples=6)
+    for key in keys.split(","):
+        reference = plain.attributions[key]
+        error = np.abs(fast.attributions[key] - reference).max() / max(
+            np.abs(reference).max(), 1e-12
+        )
+        assert error <= 1e-5, (key, error)
