@@ -1,0 +1,194 @@
+"""Publish a weights folder from scripts/train.py to a Hugging Face Hub model repo.
+
+The pushed folder is exactly: config.json, model.safetensors, metrics.json and a README.md
+model card whose metadata carries the measured CIFAR-10 test accuracy. ``--dry-run DIR``
+writes that folder locally and touches no network, so the card can be reviewed first.
+A real push makes the repo hold exactly those files (stale remote files are deleted) and
+prints the commit id to pin with ``INTERPRET_MODEL_REVISION``. The token comes from
+``huggingface-cli login`` or ``HF_TOKEN``, never from the command line.
+
+Example:
+    python scripts/push_to_hub.py weights --dry-run /tmp/card-preview
+    python scripts/push_to_hub.py weights --repo-id captum-explorer/cifar10-tutorial-net
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from interpret.model import CLASSES
+from interpret.weights import DEFAULT_REPO, WeightsError, load_model
+
+PUSHED_FILES = ("config.json", "model.safetensors", "metrics.json")
+CARD_NAME = "README.md"
+REFERENCE_TOP1 = 0.584  # Captum's cifar_torchvision.pt on the JPEG ImageFolder test copy
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command line: the folder, and either a repo id or a dry-run destination."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("weights"))
+    parser.add_argument("--repo-id", default=DEFAULT_REPO, help=f"default {DEFAULT_REPO}")
+    parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the folder, no push")
+    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument("--commit-message", default="Upload retrained Captum tutorial Net")
+    return parser.parse_args(argv)
+
+
+def read_metrics(folder: Path) -> dict:
+    """metrics.json from train.py, after checking every file to push is there."""
+    missing = [name for name in PUSHED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise SystemExit(f"{folder}: missing {', '.join(missing)} (run scripts/train.py first)")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    if not isinstance(metrics.get("test_top1"), (int, float)):
+        raise SystemExit(f"{folder / 'metrics.json'}: no numeric test_top1")
+    return metrics
+
+
+def card_data(metrics: dict, model_name: str) -> ModelCardData:
+    """YAML metadata: license, dataset, and the test accuracy as a model-index eval result."""
+    result = EvalResult(
+        task_type="image-classification",
+        task_name="Image Classification",
+        dataset_type="cifar10",
+        dataset_name="CIFAR-10",
+        dataset_split="test",
+        metric_type="accuracy",
+        metric_name="Top-1 accuracy",
+        metric_value=round(float(metrics["test_top1"]), 4),
+    )
+    return ModelCardData(
+        license="mit",
+        library_name="interpret",
+        pipeline_tag="image-classification",
+        datasets=["cifar10"],
+        metrics=["accuracy"],
+        tags=["captum", "interpretability", "cifar10", "pytorch_model_hub_mixin"],
+        model_name=model_name,
+        eval_results=[result],
+    )
+
+
+def per_class_table(metrics: dict) -> str:
+    """Markdown table of per-class test accuracy."""
+    rows = ["| class | accuracy |", "|---|---|"]
+    per_class = metrics.get("test_per_class", {})
+    rows += [f"| {name} | {100 * per_class[name]:.1f}% |" for name in CLASSES if name in per_class]
+    return "\n".join(rows)
+
+
+def card_body(metrics: dict, repo_id: str) -> str:
+    """Markdown below the metadata: what the model is, how it was trained, how to load it."""
+    top1 = 100 * float(metrics["test_top1"])
+    images = metrics.get("test_images", "?")
+    return f"""
+# Captum CIFAR-10 tutorial `Net`, retrained
+
+The small LeNet-style classifier from Captum's
+[CIFAR-10 interpretability tutorial](https://captum.ai/tutorials/CIFAR_TorchVision_Interpret),
+with the architecture and layer names unchanged, retrained with random-crop + flip
+augmentation and a one-cycle schedule: **{top1:.1f}% top-1** on {images} CIFAR-10 test
+images (the tutorial's own checkpoint: {100 * REFERENCE_TOP1:.1f}% on the ImageFolder test copy).
+Inputs are 32x32 RGB, normalized with mean 0.5 and std 0.5 per channel (see `config.json`);
+outputs are logits for {", ".join(CLASSES)}.
+
+## Use
+
+```python
+from interpret import load_model
+model = load_model("{repo_id}")  # or interpret.Net.from_pretrained(...)
+```
+
+## Training
+
+- command: `{metrics.get("command", "?")}`
+- data: {metrics.get("data_source", "?")}
+- epochs: {metrics.get("epochs", "?")}, seed: {metrics.get("seed", "?")},
+  wall time: {metrics.get("wall_time_s", "?")} s on CPU, torch {metrics.get("torch_version", "?")},
+  date: {metrics.get("date", "?")}
+- hyperparameters and per-epoch history: `metrics.json`
+
+## Test accuracy per class
+
+{per_class_table(metrics)}
+
+## Credits
+
+CIFAR-10: Alex Krizhevsky, *Learning Multiple Layers of Features from Tiny Images*, 2009.
+Architecture: the Captum tutorial (BSD-3-Clause). Weights: MIT.
+"""
+
+
+def build_card(metrics: dict, repo_id: str) -> ModelCard:
+    """The full model card; validated by parsing the metadata back."""
+    data = card_data(metrics, model_name=repo_id.split("/")[-1])
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n{card_body(metrics, repo_id)}")
+    if card.data.eval_results is None:  # the model-index must round-trip
+        raise RuntimeError("model card metadata lost its eval results")
+    return card
+
+
+def stage(folder: Path, destination: Path, repo_id: str) -> Path:
+    """Write exactly the files to push into ``destination`` (created; refused if it has others)."""
+    metrics = read_metrics(folder)
+    try:  # refuse to publish weights the app could not load
+        load_model(folder, device="cpu")
+    except WeightsError as error:
+        raise SystemExit(f"error: {error}") from error
+    destination.mkdir(parents=True, exist_ok=True)
+    expected = {*PUSHED_FILES, CARD_NAME}
+    strays = sorted(p.name for p in destination.iterdir() if p.name not in expected)
+    if strays:
+        raise SystemExit(f"{destination}: not empty ({', '.join(strays)}); choose another folder")
+    if folder.resolve() != destination.resolve():
+        for name in PUSHED_FILES:
+            shutil.copyfile(folder / name, destination / name)
+    build_card(metrics, repo_id).save(destination / CARD_NAME)
+    return destination
+
+
+def push(staged: Path, repo_id: str, private: bool, message: str) -> str:
+    """Create the repo if needed and commit the staged folder; returns the commit id."""
+    api = HfApi()
+    api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=repo_id,
+        repo_type="model",
+        folder_path=staged,
+        commit_message=message,
+        delete_patterns=["*"],  # the repo ends up exactly the staged folder (+ .gitattributes)
+    )
+    print(f"pushed {commit.commit_url}")
+    return commit.oid
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Dry run: write the folder. Otherwise stage in a temp dir, push, print the pin."""
+    args = parse_args(argv)
+    if args.dry_run is not None:
+        staged = stage(args.folder, args.dry_run, args.repo_id)
+        print(f"wrote {', '.join(sorted(p.name for p in staged.iterdir()))} to {staged}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        oid = push(
+            stage(args.folder, Path(tmp), args.repo_id),
+            args.repo_id,
+            args.private,
+            args.commit_message,
+        )
+    print(f"INTERPRET_MODEL_REPO={args.repo_id}")
+    print(f"INTERPRET_MODEL_REVISION={oid}")
+
+
+if __name__ == "__main__":
+    main()
