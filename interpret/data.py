@@ -13,6 +13,7 @@ Source policy (``cifar10_dataset``):
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,6 +81,15 @@ def cifar10_dataset(source: str | Path | None, train: bool, transform: Transform
     if is_imagefolder_root(source):
         return imagefolder_split(source, train, transform)
     return torchvision_split(source, train, transform)
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """The scripts' shared choice of data: an ImageFolder copy or a torchvision root."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-dir", type=Path, help="ImageFolder root with train/ and test/")
+    source.add_argument(
+        "--download-root", type=Path, help="torchvision CIFAR10 root (downloaded if missing)"
+    )
 
 
 def split_for_cli(data_dir: Path | None, download_root: Path | None, train: bool) -> Dataset:

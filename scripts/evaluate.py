@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from interpret.data import (
     accuracy_report,
+    add_source_arguments,
     balanced_indices,
     confusion_matrix,
     dataset_labels,
@@ -38,11 +39,7 @@ from interpret.weights import WeightsError, load_model
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line: one weights source (plus an optional reference) and one test set."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    data = parser.add_mutually_exclusive_group(required=True)
-    data.add_argument("--data-dir", type=Path, help="ImageFolder root with train/ and test/")
-    data.add_argument(
-        "--download-root", type=Path, help="torchvision CIFAR10 root (downloaded if missing)"
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "--weights",
         help="weights source (default: what the app loads: INTERPRET_MODEL_REPO, else weights/)",

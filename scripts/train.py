@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from interpret.data import (
     accuracy_report,
+    add_source_arguments,
     balanced_indices,
     confusion_matrix,
     dataset_labels,
@@ -45,11 +46,7 @@ from interpret.model import CLASSES, Net, hub_config
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line; defaults are the recipe that produced the shipped weights."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data-dir", type=Path, help="ImageFolder root with train/ and test/")
-    source.add_argument(
-        "--download-root", type=Path, help="torchvision CIFAR10 root (downloaded if missing)"
-    )
+    add_source_arguments(parser)
     parser.add_argument("--out", type=Path, default=Path("weights"), help="output folder")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=128)
