@@ -61,19 +61,11 @@ def hub_reachable(endpoint: str | None = None, timeout: float = HUB_PROBE_TIMEOU
     """
     url = urlsplit(endpoint or hub_constants.ENDPOINT)
     host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
-    outcome: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                outcome.append(True)
-        except OSError:
-            outcome.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(outcome and outcome[0])
+    try:
+        _within(timeout, lambda: socket.create_connection((host, port), timeout=timeout).close())
+    except (OSError, TimeoutError):
+        return False
+    return True
 
 
 def _describe_file(kind: str, path: Path) -> str:
