@@ -157,48 +157,52 @@ def baseline_distribution(inputs: torch.Tensor, baselines: torch.Tensor, seed: i
     return torch.cat([baselines[:1], *others])
 
 
+def _per_image_distribution(attribute_one, inputs, target, baselines, seed):
+    """Run a Shap method image by image, each with its own reference distribution."""
+    maps, deltas = [], []
+    for i in range(inputs.shape[0]):
+        row = slice(i, i + 1)
+        references = baseline_distribution(inputs[row], baselines[row], seed)
+        attribution, delta = attribute_one(inputs[row], references, target[row])
+        maps.append(attribution)
+        deltas.append(delta.mean().reshape(1))
+    return torch.cat(maps), torch.cat(deltas)
+
+
 def _gradient_shap(model, inputs, target, baselines, params):
     """Seeded per image, so a request is repeatable and a batch equals single calls.
 
     Captum draws the path points from numpy's global RNG and the noise from torch's: both are
     seeded here (under the attribution lock) and numpy's state is restored afterwards.
     """
-    maps, deltas = [], []
+
+    def attribute_one(row, references, row_target):
+        torch.manual_seed(params.seed)
+        np.random.seed(params.seed)
+        return GradientShap(model).attribute(
+            row,
+            baselines=references,
+            target=row_target,
+            n_samples=params.shap_samples,
+            stdevs=0.09,
+            return_convergence_delta=True,
+        )
+
     numpy_state = np.random.get_state()
     try:
-        for i in range(inputs.shape[0]):
-            torch.manual_seed(params.seed)
-            np.random.seed(params.seed)
-            attribution, delta = GradientShap(model).attribute(
-                inputs[i : i + 1],
-                baselines=baseline_distribution(
-                    inputs[i : i + 1], baselines[i : i + 1], params.seed
-                ),
-                target=target[i : i + 1],
-                n_samples=params.shap_samples,
-                stdevs=0.09,
-                return_convergence_delta=True,
-            )
-            maps.append(attribution)
-            deltas.append(delta.mean().reshape(1))
+        return _per_image_distribution(attribute_one, inputs, target, baselines, params.seed)
     finally:
         np.random.set_state(numpy_state)
-    return torch.cat(maps), torch.cat(deltas)
 
 
 @_quiet
 def _deeplift_shap(model, inputs, target, baselines, params):
-    maps, deltas = [], []
-    for i in range(inputs.shape[0]):  # DeepLiftShap needs one distribution per input row
-        attribution, delta = DeepLiftShap(model).attribute(
-            inputs[i : i + 1],
-            baselines=baseline_distribution(inputs[i : i + 1], baselines[i : i + 1], params.seed),
-            target=target[i : i + 1],
-            return_convergence_delta=True,
+    def attribute_one(row, references, row_target):
+        return DeepLiftShap(model).attribute(
+            row, baselines=references, target=row_target, return_convergence_delta=True
         )
-        maps.append(attribution)
-        deltas.append(delta.mean().reshape(1))
-    return torch.cat(maps), torch.cat(deltas)
+
+    return _per_image_distribution(attribute_one, inputs, target, baselines, params.seed)
 
 
 def _input_x_gradient(model, inputs, target, baselines, params):
