@@ -7,6 +7,13 @@ is linear too, the weighted sum of the step gradients can be taken at conv1's ou
 sent back through one transposed convolution. Same Gauss-Legendre steps and weights as
 Captum, same noise draws as Captum's NoiseTunnel: the numbers agree with Captum to float
 rounding (tests hold them to 1e-5 relative). Anything else goes through Captum unchanged.
+
+When conv1(baseline) is constant within every 2x2 pooling window (a zeros, black or mean
+baseline), the path stays linear through pool1 too: for a > 0,
+    maxpool(s + a * d) = s + a * maxpool(d)
+with the window's winner fixed along the whole path, so the steps start after pool1 on 4x
+fewer values and the weighted gradient goes back through one max-unpool. Float rounding is
+monotonic, so the pooled values are bit-for-bit those of the unpooled path.
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ from captum.attr._utils.approximation_methods import approximation_parameters
 
 from .model import Net
 
-# Rows (noise samples x steps) per pass: 250 rows of 6x28x28 activations (4.7 MB) stay in
-# cache; Captum's single 5,000-row batch does not.
+# Rows (noise samples x steps) per pass on a CPU: 250 rows of 6x28x28 activations (4.7 MB),
+# or 500 of 6x14x14 after pool1, stay in cache; Captum's single 5,000-row batch does not.
 ROWS_PER_CHUNK = 250
+POOLED_ROWS_PER_CHUNK = 500
+# On an accelerator, one pass should fill it: ~30 KB of activations per row, 2 GB a pass.
+ACCELERATOR_ROWS_PER_PASS = 65536
 
 
 def supports(model: torch.nn.Module) -> bool:
@@ -44,6 +54,15 @@ def _gauss_legendre(n_steps: int, device: torch.device) -> tuple[torch.Tensor, t
     )
 
 
+def _after_pool1(model: Net, x: torch.Tensor) -> torch.Tensor:
+    """`Net.after_conv1` from pool1's output on, max-pool before ReLU (see below)."""
+    x = model.relu2(model.pool2(model.conv2(model.relu1(x))))
+    x = torch.flatten(x, 1)
+    x = model.relu3(model.fc1(x))
+    x = model.relu4(model.fc2(x))
+    return model.fc3(x)
+
+
 def _after_conv1_pooling_first(model: Net, x: torch.Tensor) -> torch.Tensor:
     """`Net.after_conv1` with each max-pool before its ReLU: 4x fewer ReLU elements.
 
@@ -51,12 +70,35 @@ def _after_conv1_pooling_first(model: Net, x: torch.Tensor) -> torch.Tensor:
     window's maximum is positive both orders route the gradient to the same (first) maximum,
     and where it is not, ReLU's zero gradient removes it in both.
     """
-    x = model.relu1(model.pool1(x))
-    x = model.relu2(model.pool2(model.conv2(x)))
-    x = torch.flatten(x, 1)
-    x = model.relu3(model.fc1(x))
-    x = model.relu4(model.fc2(x))
-    return model.fc3(x)
+    return _after_pool1(model, model.pool1(x))
+
+
+def _target_gradient(
+    model: Net, forward, points: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """d logit[target] / d points, one target per row, through `forward(model, points)`."""
+    points = points.requires_grad_(True)
+    with torch.enable_grad():
+        chosen = forward(model, points).gather(1, targets.view(-1, 1)).sum()
+        (gradients,) = torch.autograd.grad(chosen, points)
+    return gradients
+
+
+def _pools_like_its_windows(start: torch.Tensor) -> bool:
+    """Is conv1(baseline) constant within every 2x2 pooling window (bit for bit)?"""
+    pooled = start[..., ::2, ::2]
+    return torch.equal(start, pooled.repeat_interleave(2, -2).repeat_interleave(2, -1))
+
+
+def _rows_per_pass(model: Net, baselines: torch.Tensor, n_steps: int) -> int:
+    """Inputs (images or noise samples) per pass: cache-sized on a CPU, large on a GPU."""
+    start = F.conv2d(baselines, model.conv1.weight, model.conv1.bias)
+    pooled = _pools_like_its_windows(start)
+    if baselines.device.type != "cpu":
+        rows = ACCELERATOR_ROWS_PER_PASS if pooled else ACCELERATOR_ROWS_PER_PASS // 4
+    else:
+        rows = POOLED_ROWS_PER_CHUNK if pooled else ROWS_PER_CHUNK
+    return max(1, rows // n_steps)
 
 
 def _weighted_path_gradients(
@@ -71,16 +113,24 @@ def _weighted_path_gradients(
     weight, bias = model.conv1.weight, model.conv1.bias
     start = F.conv2d(baselines, weight, bias)  # N x C x h x w
     direction = F.conv2d(inputs - baselines, weight)  # no bias: the linear part only
+    conv1_size = direction.shape[-2:]
+    pooled = _pools_like_its_windows(start)
+    if pooled:  # Gauss-Legendre alphas are > 0: each window's winner is that of `direction`
+        direction, winners = F.max_pool2d_with_indices(direction, 2)
+        start = start[..., ::2, ::2]
     n_rows, n_steps = inputs.shape[0], alphas.shape[0]
     path = start.unsqueeze(1) + alphas.view(1, -1, 1, 1, 1) * direction.unsqueeze(1)
-    path = path.reshape(n_rows * n_steps, *start.shape[1:]).requires_grad_(True)
-    with torch.enable_grad():
-        logits = _after_conv1_pooling_first(model, path)
-        chosen = logits.gather(1, targets.repeat_interleave(n_steps).view(-1, 1)).sum()
-        (gradients,) = torch.autograd.grad(chosen, path)
+    gradients = _target_gradient(
+        model,
+        _after_pool1 if pooled else _after_conv1_pooling_first,
+        path.reshape(n_rows * n_steps, *start.shape[1:]),
+        targets.repeat_interleave(n_steps),
+    )
     # Weighted sum over the steps as one matrix product per row (no n_steps-sized temporary).
-    summed = torch.matmul(steps, gradients.reshape(n_rows, n_steps, -1))
-    return F.conv_transpose2d(summed.view(n_rows, *start.shape[1:]), weight)
+    summed = torch.matmul(steps, gradients.reshape(n_rows, n_steps, -1)).view_as(direction)
+    if pooled:
+        summed = F.max_unpool2d(summed, winners, 2, output_size=conv1_size)
+    return F.conv_transpose2d(summed, weight)
 
 
 def integrated_gradients(
@@ -92,7 +142,7 @@ def integrated_gradients(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Captum's IntegratedGradients (Gauss-Legendre) attributions and convergence deltas."""
     steps, alphas = _gauss_legendre(n_steps, inputs.device)
-    per_chunk = max(1, ROWS_PER_CHUNK // n_steps)
+    per_chunk = _rows_per_pass(model, baselines, n_steps)
     attributions = torch.cat(
         [
             _weighted_path_gradients(
@@ -114,6 +164,13 @@ def integrated_gradients(
     return attributions, deltas
 
 
+def _noisy_copies(image: torch.Tensor, nt_samples: int, stdevs: float, seed: int) -> torch.Tensor:
+    """Captum's NoiseTunnel draw for one image: reseeded, one `torch.normal` over all samples."""
+    torch.manual_seed(seed)
+    scale = torch.tensor(stdevs, device=image.device).repeat((nt_samples, *image.shape))
+    return image.unsqueeze(0) + torch.normal(0, scale)
+
+
 def ig_smoothgrad_sq(
     model: Net,
     inputs: torch.Tensor,
@@ -126,24 +183,18 @@ def ig_smoothgrad_sq(
 ) -> torch.Tensor:
     """NoiseTunnel(IG, smoothgrad_sq) with the tutorial's noise: reseeded per image.
 
-    The noise for each image is drawn exactly as Captum draws it for a single image
-    (`torch.manual_seed(seed)`, then one `torch.normal` over all samples), so image i of a
-    batch gets the same map as a single call.
+    Each image's noise is drawn as Captum draws it for that image alone, so image i of a
+    batch gets the same map as a single call; the noisy copies of all images then share
+    passes (one pass holds many images on a GPU).
     """
     steps, alphas = _gauss_legendre(n_steps, inputs.device)
-    per_chunk = max(1, ROWS_PER_CHUNK // n_steps)
-    results = []
-    for image, baseline, target in zip(inputs, baselines, targets):
-        torch.manual_seed(seed)
-        scale = torch.tensor(stdevs, device=inputs.device).repeat((nt_samples, *image.shape))
-        noisy = image.unsqueeze(0) + torch.normal(0, scale)
-        squares = torch.zeros_like(image)
-        for i in range(0, nt_samples, per_chunk):
-            chunk = noisy[i : i + per_chunk]
-            base = baseline.unsqueeze(0).expand_as(chunk)
-            grads = _weighted_path_gradients(
-                model, chunk, base, target.repeat(chunk.shape[0]), steps, alphas
-            )
-            squares += ((grads * (chunk - base)) ** 2).sum(dim=0)
-        results.append(squares / nt_samples)
-    return torch.stack(results)
+    noisy = torch.cat([_noisy_copies(image, nt_samples, stdevs, seed) for image in inputs])
+    owners = torch.arange(inputs.shape[0], device=inputs.device).repeat_interleave(nt_samples)
+    per_pass = _rows_per_pass(model, baselines, n_steps)
+    squares = torch.zeros_like(inputs)
+    for i in range(0, noisy.shape[0], per_pass):
+        rows = owners[i : i + per_pass]
+        chunk, base = noisy[i : i + per_pass], baselines[rows]
+        grads = _weighted_path_gradients(model, chunk, base, targets[rows], steps, alphas)
+        squares.index_add_(0, rows, (grads * (chunk - base)) ** 2)
+    return squares / nt_samples
