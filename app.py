@@ -57,6 +57,7 @@ from interpret import (
 )
 from interpret.explain import input_card
 from interpret.faithfulness import SCORE_HELP
+from interpret.memory import retain_freed_memory
 from interpret.params import BASELINES, INT_BOUNDS, MAX_COST, STDEVS_BOUNDS, Params
 from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 from interpret.samples import SampleError, bundled_examples, default_sampler, fingerprint
@@ -118,6 +119,7 @@ def _env_int(name: str, default: int) -> int:
     return int(value)
 
 
+retain_freed_memory()  # this process serves attributions all day: no page faults per request
 MODEL = _load_model_or_exit()
 DEVICE = str(next(MODEL.parameters()).device)
 SAMPLER = default_sampler()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .explain import explain, resolve_methods
+from .memory import retain_freed_memory
 from .methods import DEFAULT_METHODS, METHODS
 from .model import CLASSES
 from .params import ParamError
@@ -111,6 +112,7 @@ def _methods() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    retain_freed_memory()
     try:
         if args.command == "explain":
             _explain(args)
