@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from captum.attr._utils.approximation_methods import approximation_parameters
 
 from .model import Net
+from .workers import map_in_order
 
 # Rows (noise samples x steps) per pass on a CPU: 250 rows of 6x28x28 activations (4.7 MB),
 # or 500 of 6x14x14 after pool1, stay in cache; Captum's single 5,000-row batch does not.
@@ -142,20 +143,16 @@ def integrated_gradients(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Captum's IntegratedGradients (Gauss-Legendre) attributions and convergence deltas."""
     steps, alphas = _gauss_legendre(n_steps, inputs.device)
-    per_chunk = _rows_per_pass(model, baselines, n_steps)
-    attributions = torch.cat(
-        [
-            _weighted_path_gradients(
-                model,
-                inputs[i : i + per_chunk],
-                baselines[i : i + per_chunk],
-                targets[i : i + per_chunk],
-                steps,
-                alphas,
-            )
-            for i in range(0, inputs.shape[0], per_chunk)
-        ]
-    ) * (inputs - baselines)
+    per_pass = _rows_per_pass(model, baselines, n_steps)
+
+    def weighted_gradients(first: int) -> torch.Tensor:
+        rows = slice(first, first + per_pass)
+        return _weighted_path_gradients(
+            model, inputs[rows], baselines[rows], targets[rows], steps, alphas
+        )
+
+    passes = map_in_order(weighted_gradients, range(0, inputs.shape[0], per_pass), inputs.device)
+    attributions = torch.cat(passes) * (inputs - baselines)
     with torch.no_grad():
         ends = model(torch.cat([inputs, baselines]))
     rows = torch.arange(inputs.shape[0], device=inputs.device)
@@ -191,10 +188,15 @@ def ig_smoothgrad_sq(
     noisy = torch.cat([_noisy_copies(image, nt_samples, stdevs, seed) for image in inputs])
     owners = torch.arange(inputs.shape[0], device=inputs.device).repeat_interleave(nt_samples)
     per_pass = _rows_per_pass(model, baselines, n_steps)
-    squares = torch.zeros_like(inputs)
-    for i in range(0, noisy.shape[0], per_pass):
-        rows = owners[i : i + per_pass]
-        chunk, base = noisy[i : i + per_pass], baselines[rows]
+
+    def squared_attributions(first: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = owners[first : first + per_pass]
+        chunk, base = noisy[first : first + per_pass], baselines[rows]
         grads = _weighted_path_gradients(model, chunk, base, targets[rows], steps, alphas)
-        squares.index_add_(0, rows, (grads * (chunk - base)) ** 2)
+        return rows, (grads * (chunk - base)) ** 2
+
+    squares = torch.zeros_like(inputs)
+    firsts = range(0, noisy.shape[0], per_pass)
+    for rows, squared in map_in_order(squared_attributions, firsts, inputs.device):
+        squares.index_add_(0, rows, squared)
     return squares / nt_samples

@@ -1,0 +1,83 @@
+"""Independent CPU passes on single-threaded workers: same results, torch's threads untouched."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Iterator
+
+import pytest
+import torch
+from conftest import example
+
+from interpret import fast, load_model
+from interpret.preprocess import model_image, to_tensor
+from interpret.workers import map_in_order
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def two_threads() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_results_come_back_in_order_from_worker_threads(two_threads: None) -> None:
+    callers = set()
+
+    def square(value: int) -> int:
+        callers.add(threading.current_thread().name)
+        return value * value
+
+    assert map_in_order(square, range(50), CPU) == [v * v for v in range(50)]
+    assert callers and all(name.startswith("interpret-pass") for name in callers)
+
+
+def test_workers_run_single_threaded_and_leave_torch_defaults_alone(two_threads: None) -> None:
+    assert set(map_in_order(lambda _: torch.get_num_threads(), range(8), CPU)) == {1}
+    assert torch.get_num_threads() == 2
+    seen = []
+    later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    later.start()
+    later.join()
+    assert seen == [2]  # a thread that starts using torch afterwards gets the usual default
+
+
+def test_one_thread_or_one_item_runs_in_the_caller() -> None:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        names = map_in_order(lambda _: threading.current_thread().name, range(4), CPU)
+    finally:
+        torch.set_num_threads(previous)
+    assert set(names) == {threading.current_thread().name}
+
+
+def test_smoothgrad_on_workers_is_bit_for_bit_the_serial_result(
+    two_threads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = load_model("weights", device="cpu")
+    inputs = torch.cat([to_tensor(model_image(example(i))) for i in (0, 7)])
+    baselines, targets = inputs * 0, torch.tensor([3, 6])
+    pooled = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 50, 30, 0.2, 0)
+    monkeypatch.setattr(fast, "map_in_order", lambda f, items, device: [f(i) for i in items])
+    serial = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 50, 30, 0.2, 0)
+    assert torch.equal(pooled, serial)
+
+
+def _in_child(queue) -> None:
+    queue.put(map_in_order(lambda v: v + 1, range(6), CPU))
+
+
+def test_a_forked_child_gets_fresh_workers(two_threads: None) -> None:
+    map_in_order(abs, range(4), CPU)  # the parent has its workers
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0, "the child hung or failed on the parent's dead workers"
+    assert queue.get(timeout=5) == [1, 2, 3, 4, 5, 6]
