@@ -81,3 +81,15 @@ def test_a_forked_child_gets_fresh_workers(two_threads: None) -> None:
     child.join(timeout=60)
     assert child.exitcode == 0, "the child hung or failed on the parent's dead workers"
     assert queue.get(timeout=5) == [1, 2, 3, 4, 5, 6]
+
+
+def test_one_pass_holding_every_image_gives_the_same_maps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GPU runs all noisy copies of a batch in one pass; CPU passes hold 10 copies."""
+    model = load_model("weights", device="cpu")
+    inputs = torch.cat([to_tensor(model_image(example(i))) for i in (1, 2, 9)])
+    baselines, targets = inputs * 0, torch.tensor([8, 8, 1])
+    chunked = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 20, 16, 0.2, 3)
+    monkeypatch.setattr(fast, "POOLED_ROWS_PER_CHUNK", 65536)
+    assert fast._rows_per_pass(model, baselines, 20) >= 3 * 16
+    whole = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 20, 16, 0.2, 3)
+    assert torch.allclose(whole, chunked, rtol=1e-5, atol=1e-9)
