@@ -8,7 +8,7 @@ labeled with PIL.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from matplotlib import colormaps
@@ -107,7 +107,10 @@ def blend(
     return np.round(mixed * 255).astype(np.uint8)
 
 
+@cache
 def _colorbar(width: int, sign: str, cmap: str | None) -> Image.Image:
+    """The color scale under a map: the same for every map of a sign, so drawn once (callers
+    only paste it; text rendering is most of the cost of a card)."""
     bar = Image.new("RGB", (width, COLORBAR_HEIGHT), BACKGROUND)
     ramp = colormap(sign, cmap)(np.linspace(0, 1, width))[:, :3]
     strip = np.repeat((ramp * 255).astype(np.uint8)[None], 10, axis=0)
@@ -120,15 +123,23 @@ def _colorbar(width: int, sign: str, cmap: str | None) -> Image.Image:
     return bar
 
 
+@lru_cache(maxsize=256)  # 34 KB each
+def _caption(width: int, title: str, subtitle: str) -> Image.Image:
+    """A card's two caption lines, drawn once per text (callers only paste it)."""
+    strip = Image.new("RGB", (width, CAPTION_HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(strip)
+    _text(draw, (4, 4), title, 15, fill=TEXT)
+    _text(draw, (4, 25), subtitle, 11, fill=MUTED)
+    return strip
+
+
 def card(picture: np.ndarray | Image.Image, title: str, subtitle: str) -> Image.Image:
     """A titled, upscaled picture: what a gallery tile or saved PNG shows."""
     picture = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
     size = (picture.width * SCALE, picture.height * SCALE)
     big = picture.resize(size, Image.Resampling.NEAREST)
     canvas = Image.new("RGB", (big.width, CAPTION_HEIGHT + big.height), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    _text(draw, (4, 4), title, 15, fill=TEXT)
-    _text(draw, (4, 25), subtitle, 11, fill=MUTED)
+    canvas.paste(_caption(big.width, title, subtitle), (0, 0))
     canvas.paste(big, (0, CAPTION_HEIGHT))
     return canvas
 
