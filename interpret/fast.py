@@ -6,14 +6,18 @@ so all n_steps points share one conv1 forward, and because the gradient back thr
 is linear too, the weighted sum of the step gradients can be taken at conv1's output and
 sent back through one transposed convolution. Same Gauss-Legendre steps and weights as
 Captum, same noise draws as Captum's NoiseTunnel: the numbers agree with Captum to float
-rounding (tests hold them to 1e-5 relative). Anything else goes through Captum unchanged.
+rounding (tests hold them to 1e-5 relative, against float32 and float64 Captum). Where a
+max-pool or ReLU input lies within rounding of a tie, float32 code may take either branch,
+Captum's included: `scripts/bench.py --float64` measures both against the exact answer.
+Anything else goes through Captum unchanged.
 
 When conv1(baseline) is constant within every 2x2 pooling window (a zeros, black or mean
 baseline), the path stays linear through pool1 too: for a > 0,
     maxpool(s + a * d) = s + a * maxpool(d)
 with the window's winner fixed along the whole path, so the steps start after pool1 on 4x
 fewer values and the weighted gradient goes back through one max-unpool. Float rounding is
-monotonic, so the pooled values are bit-for-bit those of the unpooled path.
+monotonic, so the pooled values are bit-for-bit those of the unpooled path (only a window
+whose values rounding makes equal may name a different winner).
 """
 
 from __future__ import annotations
