@@ -109,7 +109,9 @@ def describe_source(source: str | Path | None, train: bool | None = None) -> str
     split = "" if train is None else (" train" if train else " test")
     if source is None:
         return f"torchvision CIFAR10{split} (root {default_download_root()})"
-    path = Path(source).resolve()
+    # The path as the user gave it: metrics.json goes into a public model card, and this
+    # machine's absolute paths mean nothing there.
+    path = Path(source)
     if is_imagefolder_root(path):
         return f"ImageFolder {path}{split}"
     return f"torchvision CIFAR10{split} (root {path})"
