@@ -11,6 +11,7 @@ serial run.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -22,30 +23,36 @@ import torch
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+STARTUP_TIMEOUT_S = 30
+log = logging.getLogger(__name__)
+
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
+_pool_failed = False  # once workers could not start, passes stay serial
 _pool_lock = threading.Lock()
 
 
 def _forget_pool() -> None:
     """A forked child (ZeroGPU runs requests in one) has none of the parent's threads."""
-    global _pool, _pool_size
-    _pool, _pool_size = None, 0
+    global _pool, _pool_size, _pool_failed
+    _pool, _pool_size, _pool_failed = None, 0, False
 
 
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _single_threaded_pool(size: int) -> ThreadPoolExecutor:
-    """`size` workers with one intra-op thread each, started now.
+def _single_threaded_pool(size: int) -> ThreadPoolExecutor | None:
+    """`size` workers with one intra-op thread each, started now; None if they cannot start.
 
     `torch.set_num_threads` also sets the default for threads that start using torch later,
     so once every worker has set 1 for itself, the default goes back to `size`.
     """
-    global _pool, _pool_size
+    global _pool, _pool_size, _pool_failed
     with _pool_lock:
+        if _pool_failed:
+            return None
         if _pool is None or _pool_size != size:
-            started = threading.Barrier(size + 1)
+            started = threading.Barrier(size + 1, timeout=STARTUP_TIMEOUT_S)
 
             def one_thread() -> None:
                 torch.get_num_threads()  # torch's lazy per-thread setup first: it would reset 1
@@ -53,10 +60,17 @@ def _single_threaded_pool(size: int) -> ThreadPoolExecutor:
                 started.wait()
 
             pool = ThreadPoolExecutor(size, "interpret-pass", initializer=one_thread)
-            for _ in range(size):  # each blocks in the barrier, so each starts a new worker
-                pool.submit(int)
-            started.wait()
-            torch.set_num_threads(size)
+            try:
+                for _ in range(size):  # each blocks in the barrier, so each starts a new worker
+                    pool.submit(int)
+                started.wait()
+            except (threading.BrokenBarrierError, RuntimeError):
+                log.warning("single-threaded workers did not start; running passes serially")
+                pool.shutdown(wait=False, cancel_futures=True)
+                _pool_failed = True
+                return None
+            finally:
+                torch.set_num_threads(size)
             if _pool is not None:
                 _pool.shutdown(wait=False)
             _pool, _pool_size = pool, size
@@ -69,6 +83,9 @@ def map_in_order(
     """[function(item) for item in items], on single-threaded CPU workers where that helps."""
     items = list(items)
     threads = torch.get_num_threads()
-    if device.type != "cpu" or threads < 2 or len(items) < 2:
+    pool = None
+    if device.type == "cpu" and threads > 1 and len(items) > 1:
+        pool = _single_threaded_pool(threads)
+    if pool is None:
         return [function(item) for item in items]
-    return list(_single_threaded_pool(threads).map(function, items))
+    return list(pool.map(function, items))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -93,3 +94,30 @@ def test_one_pass_holding_every_image_gives_the_same_maps(monkeypatch: pytest.Mo
     assert fast._rows_per_pass(model, baselines, 20) >= 3 * 16
     whole = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 20, 16, 0.2, 3)
     assert torch.allclose(whole, chunked, rtol=1e-5, atol=1e-9)
+
+
+def test_workers_that_cannot_start_leave_passes_serial(
+    two_threads: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from interpret import workers
+
+    real = torch.set_num_threads
+
+    def refuse_in_workers(count: int) -> None:
+        if threading.current_thread().name.startswith("interpret-pass"):
+            raise RuntimeError("no threads for you")
+        real(count)
+
+    workers._forget_pool()
+    monkeypatch.setattr(workers, "STARTUP_TIMEOUT_S", 1)
+    monkeypatch.setattr(workers.torch, "set_num_threads", refuse_in_workers)
+    try:
+        names = map_in_order(lambda _: threading.current_thread().name, range(4), CPU)
+        assert set(names) == {threading.current_thread().name}
+        assert "running passes serially" in caplog.text
+        started = time.perf_counter()
+        assert map_in_order(lambda v: v * 2, range(4), CPU) == [0, 2, 4, 6]
+        assert time.perf_counter() - started < 0.5  # no second wait for workers
+        assert torch.get_num_threads() == 2
+    finally:
+        workers._forget_pool()
