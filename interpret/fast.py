@@ -89,17 +89,17 @@ def _target_gradient(
     return gradients
 
 
-def _pools_like_its_windows(start: torch.Tensor) -> bool:
-    """Is conv1(baseline) constant within every 2x2 pooling window (bit for bit)?"""
+def _pools_exactly(model: Net, baselines: torch.Tensor) -> bool:
+    """Is conv1(baseline) constant within every 2x2 pooling window (bit for bit), for every
+    baseline? Then the pooled shortcut applies to every pass."""
+    start = F.conv2d(baselines, model.conv1.weight, model.conv1.bias)
     pooled = start[..., ::2, ::2]
     return torch.equal(start, pooled.repeat_interleave(2, -2).repeat_interleave(2, -1))
 
 
-def _rows_per_pass(model: Net, baselines: torch.Tensor, n_steps: int) -> int:
+def _rows_per_pass(pooled: bool, device: torch.device, n_steps: int) -> int:
     """Inputs (images or noise samples) per pass: cache-sized on a CPU, large on a GPU."""
-    start = F.conv2d(baselines, model.conv1.weight, model.conv1.bias)
-    pooled = _pools_like_its_windows(start)
-    if baselines.device.type != "cpu":
+    if device.type != "cpu":
         rows = ACCELERATOR_ROWS_PER_PASS if pooled else ACCELERATOR_ROWS_PER_PASS // 4
     else:
         rows = POOLED_ROWS_PER_CHUNK if pooled else ROWS_PER_CHUNK
@@ -113,13 +113,15 @@ def _weighted_path_gradients(
     targets: torch.Tensor,
     steps: torch.Tensor,
     alphas: torch.Tensor,
+    pooled: bool,
 ) -> torch.Tensor:
-    """sum_i w_i * dF_t/dx at b + a_i(x - b), for each row of `inputs` (N x 3 x H x W)."""
+    """sum_i w_i * dF_t/dx at b + a_i(x - b), for each row of `inputs` (N x 3 x H x W).
+
+    `pooled`: conv1(baselines) is constant in each pooling window (`_pools_exactly`)."""
     weight, bias = model.conv1.weight, model.conv1.bias
     start = F.conv2d(baselines, weight, bias)  # N x C x h x w
     direction = F.conv2d(inputs - baselines, weight)  # no bias: the linear part only
     conv1_size = direction.shape[-2:]
-    pooled = _pools_like_its_windows(start)
     if pooled:  # Gauss-Legendre alphas are > 0: each window's winner is that of `direction`
         direction, winners = F.max_pool2d_with_indices(direction, 2)
         start = start[..., ::2, ::2]
@@ -147,12 +149,13 @@ def integrated_gradients(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Captum's IntegratedGradients (Gauss-Legendre) attributions and convergence deltas."""
     steps, alphas = _gauss_legendre(n_steps, inputs.device)
-    per_pass = _rows_per_pass(model, baselines, n_steps)
+    pooled = _pools_exactly(model, baselines)
+    per_pass = _rows_per_pass(pooled, inputs.device, n_steps)
 
     def weighted_gradients(first: int) -> torch.Tensor:
         rows = slice(first, first + per_pass)
         return _weighted_path_gradients(
-            model, inputs[rows], baselines[rows], targets[rows], steps, alphas
+            model, inputs[rows], baselines[rows], targets[rows], steps, alphas, pooled
         )
 
     passes = map_in_order(weighted_gradients, range(0, inputs.shape[0], per_pass), inputs.device)
@@ -191,12 +194,13 @@ def ig_smoothgrad_sq(
     steps, alphas = _gauss_legendre(n_steps, inputs.device)
     noisy = torch.cat([_noisy_copies(image, nt_samples, stdevs, seed) for image in inputs])
     owners = torch.arange(inputs.shape[0], device=inputs.device).repeat_interleave(nt_samples)
-    per_pass = _rows_per_pass(model, baselines, n_steps)
+    pooled = _pools_exactly(model, baselines)
+    per_pass = _rows_per_pass(pooled, inputs.device, n_steps)
 
     def squared_attributions(first: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = owners[first : first + per_pass]
         chunk, base = noisy[first : first + per_pass], baselines[rows]
-        grads = _weighted_path_gradients(model, chunk, base, targets[rows], steps, alphas)
+        grads = _weighted_path_gradients(model, chunk, base, targets[rows], steps, alphas, pooled)
         return rows, (grads * (chunk - base)) ** 2
 
     squares = torch.zeros_like(inputs)
