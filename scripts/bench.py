@@ -9,7 +9,9 @@ The process keeps freed memory for reuse (`interpret.memory`, as the app and CLI
 both paths alike. --batch compares `explain_batch` with single calls on the same images,
 interleaved. With --app it also times `python app.py` to its first served page and one
 /explain round trip through gradio_client, with its default settings and with one reused TLS
-context (gradio_client otherwise builds a new one, ~30 ms, for each of its HTTP requests).
+context (gradio_client otherwise builds a new one, ~30 ms, for each of its HTTP requests),
+and the same round trips to `scripts/gradio_floor.py` replaying the app's answer without
+computing it: what Gradio and gradio_client cost for these outputs, whatever the server does.
 
     python scripts/bench.py --images 4 --repeats 5
 """
@@ -176,59 +178,87 @@ def batch_figures(net, images: list, size: int, repeats: int, seed: int) -> dict
     }
 
 
-def app_figures(weights: str | None, repeats: int) -> dict[str, float]:
-    """Cold start of `python app.py` to its first served page, and /explain round trips."""
+def free_port() -> int:
     import socket
-    import urllib.request
-
-    from gradio_client import Client, handle_file
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
-    if weights:
-        env["INTERPRET_WEIGHTS"] = weights
+        return probe.getsockname()[1]
+
+
+def serve(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str, float]:
+    """Start a Gradio app; return it, its URL and the seconds to its first served page."""
+    import urllib.request
+
+    port = free_port()
+    env = {**env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
     started = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as page:
+                if page.status == 200:
+                    return server, url, time.perf_counter() - started
+        except OSError:
+            if time.perf_counter() - started > 120 or server.poll() is not None:
+                server.kill()
+                raise RuntimeError(f"{command[-1]} did not start") from None
+            time.sleep(0.1)
+
+
+def round_trips(url: str, image, repeats: int) -> tuple[dict[str, float], list[float], tuple]:
+    """Median /explain round trips with gradio_client's defaults and with one reused TLS
+    context; the app's own timings of each call; and the last answer."""
+    from gradio_client import Client
+
+    figures, computed = {}, []
+    for name, options in (
+        ("explain_round_trip_s", {}),
+        ("explain_round_trip_reused_tls_s", {"ssl_verify": ssl.create_default_context()}),
+    ):
+        client = Client(url, verbose=False, **options)
+        client.predict(image, api_name="/explain")  # warm the server once
+        trips = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            answer = client.predict(image, api_name="/explain")
+            trips.append(time.perf_counter() - started)
+            computed.append(sum(answer[2].get("timings", {}).values()))
+        figures[name] = statistics.median(trips)
+    return figures, computed, answer
+
+
+def app_figures(weights: str | None, repeats: int) -> dict[str, float]:
+    """Cold start of `python app.py` to its first served page, /explain round trips, and the
+    same round trips to `scripts/gradio_floor.py` replaying the app's answer: Gradio's floor."""
+    import tempfile
+
+    from gradio_client import handle_file
+
+    env = {**os.environ, **({"INTERPRET_WEIGHTS": weights} if weights else {})}
+    image = handle_file(str(ROOT / "examples" / "cifar10_03_0.png"))
+    server, url, cold = serve([sys.executable, "app.py"], env)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=1) as page:
-                    if page.status == 200:
-                        break
-            except OSError:
-                if time.perf_counter() - started > 120 or server.poll() is not None:
-                    raise RuntimeError("app did not start") from None
-                time.sleep(0.1)
-        cold = time.perf_counter() - started
-        image = handle_file(str(ROOT / "examples" / "cifar10_03_0.png"))
-        figures, computed = {"cold_start_s": cold}, []
-        for name, options in (
-            ("explain_round_trip_s", {}),
-            ("explain_round_trip_reused_tls_s", {"ssl_verify": ssl.create_default_context()}),
-        ):
-            client = Client(url, verbose=False, **options)
-            client.predict(image, api_name="/explain")  # warm the server once
-            trips = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                _, _, details = client.predict(image, api_name="/explain")
-                trips.append(time.perf_counter() - started)
-                computed.append(sum(details["timings"].values()))
-            figures[name] = statistics.median(trips)
-        figures["explain_in_app_s"] = statistics.median(computed)
-        return figures
+        trips, computed, (gallery, label, details) = round_trips(url, image, repeats)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    figures = {"cold_start_s": cold, **trips, "explain_in_app_s": statistics.median(computed)}
+    with tempfile.TemporaryDirectory() as folder:
+        answer = Path(folder) / "answer.json"
+        cards = [[card["image"], card["caption"]] for card in gallery]
+        answer.write_text(json.dumps({"gallery": cards, "label": label, "details": details}))
+        server, url, _ = serve([sys.executable, "scripts/gradio_floor.py", str(answer)], env)
+        try:
+            floor, _, _ = round_trips(url, image, repeats)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures.update({f"floor_{name}": seconds for name, seconds in floor.items()})
+    return figures
 
 
 def main() -> int:
@@ -316,6 +346,11 @@ def main() -> int:
             f"/explain round trip via gradio_client: {app['explain_round_trip_s'] * 1e3:.0f} ms; "
             f"with a reused TLS context: {app['explain_round_trip_reused_tls_s'] * 1e3:.0f} ms; "
             f"of which computing in the app: {app['explain_in_app_s'] * 1e3:.0f} ms"
+        )
+        print(
+            "the same outputs replayed with no computation (Gradio's floor): "
+            f"{app['floor_explain_round_trip_s'] * 1e3:.0f} ms; with a reused TLS context: "
+            f"{app['floor_explain_round_trip_reused_tls_s'] * 1e3:.0f} ms"
         )
     return 0 if report["identical"] else 1
 
