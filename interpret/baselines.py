@@ -25,10 +25,10 @@ def make_baseline(kind: str, inputs: torch.Tensor, seed: int = 0) -> torch.Tenso
         return _normalize(torch.zeros_like(inputs))
     if kind == "blur":
         return gaussian_blur(inputs.detach(), kernel_size=[31, 31], sigma=[4.0, 4.0])
-    if kind == "noise":
+    if kind == "noise":  # one draw, the same for every image: a batch equals single calls
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        noise = torch.rand(inputs.shape, generator=generator).to(inputs.device)
-        return _normalize(noise)
+        noise = torch.rand((1, *inputs.shape[1:]), generator=generator).to(inputs.device)
+        return _normalize(noise.expand_as(inputs).clone())
     if kind == "mean":
         mean = torch.tensor(CIFAR10_TRAIN_MEAN, device=inputs.device).view(1, 3, 1, 1)
         return _normalize(mean.expand_as(inputs).clone())
