@@ -55,6 +55,7 @@ from interpret import (
     load_model,
     model_image,
 )
+from interpret.devices import exact_float32
 from interpret.explain import input_card
 from interpret.faithfulness import SCORE_HELP
 from interpret.memory import retain_freed_memory
@@ -120,6 +121,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 retain_freed_memory()  # this process serves attributions all day: no page faults per request
+exact_float32()  # on a GPU, the tutorial's numbers rather than TF32's
 MODEL = _load_model_or_exit()
 DEVICE = str(next(MODEL.parameters()).device)
 SAMPLER = default_sampler()

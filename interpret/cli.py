@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .devices import exact_float32
 from .explain import explain, resolve_methods
 from .memory import retain_freed_memory
 from .methods import DEFAULT_METHODS, METHODS
@@ -113,6 +114,7 @@ def _methods() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     retain_freed_memory()
+    exact_float32()
     try:
         if args.command == "explain":
             _explain(args)

@@ -21,3 +21,15 @@ def select_device(requested: str | torch.device | None = None) -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def exact_float32() -> None:
+    """Keep float32 convolutions and matmuls in IEEE float32 on CUDA.
+
+    On Ampere and newer GPUs, cuDNN convolutions default to TF32 (10-bit mantissa, ~1e-3
+    relative): attributions would then differ from the tutorial's numbers, and the fast path
+    from Captum's, far beyond float rounding. These convolutions are tiny; exactness costs
+    little. A process-wide setting, so processes opt in (the app, the CLI, the benchmark).
+    """
+    torch.backends.cudnn.allow_tf32 = False  # the legacy flags: mixing in the new API breaks
+    torch.backends.cuda.matmul.allow_tf32 = False  # reads of these in other libraries
