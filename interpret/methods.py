@@ -75,13 +75,13 @@ def _saliency(model, inputs, target, baselines, params):
     return Saliency(model).attribute(inputs, target=target, abs=True), None
 
 
-def use_fast_path(model: nn.Module) -> bool:
+def use_fast_path(model: nn.Module, inputs: torch.Tensor) -> bool:
     """The exact shortcuts in `interpret.fast` apply; INTERPRET_FAST=0 forces plain Captum."""
-    return os.environ.get("INTERPRET_FAST", "1") != "0" and fast.supports(model)
+    return os.environ.get("INTERPRET_FAST", "1") != "0" and fast.supports(model, inputs)
 
 
 def _integrated_gradients(model, inputs, target, baselines, params):
-    if use_fast_path(model):
+    if use_fast_path(model, inputs):
         return fast.integrated_gradients(model, inputs.detach(), baselines, target, params.n_steps)
     return IntegratedGradients(model).attribute(
         inputs,
@@ -95,11 +95,13 @@ def _integrated_gradients(model, inputs, target, baselines, params):
 def _ig_smoothgrad_sq(model, inputs, target, baselines, params):
     """NoiseTunnel(IG) as in the tutorial; reseeded so the same request gives the same map.
 
-    Noise is drawn in chunks of 10 samples: Captum's default (all samples in one
-    5,000-row batch) falls out of cache and is ~4x slower for the same numbers. A batch is
-    explained image by image, each reseeded, so it matches single calls.
+    On a CPU, noise is drawn in chunks of 10 samples: Captum's default (all samples in one
+    5,000-row batch) falls out of cache and is ~4x slower for the same numbers. On a GPU,
+    chunked draws would give other noise (each CUDA draw takes its own slice of the random
+    stream), so all samples go in one batch there, as in the tutorial. A batch is explained
+    image by image, each reseeded, so it matches single calls.
     """
-    if use_fast_path(model):
+    if use_fast_path(model, inputs):
         attributions = fast.ig_smoothgrad_sq(
             model,
             inputs.detach(),
@@ -111,6 +113,7 @@ def _ig_smoothgrad_sq(model, inputs, target, baselines, params):
             params.seed,
         )
         return attributions, None
+    chunk = min(10, params.nt_samples) if inputs.device.type == "cpu" else None
     maps = []
     for i in range(inputs.shape[0]):
         torch.manual_seed(params.seed)
@@ -121,7 +124,7 @@ def _ig_smoothgrad_sq(model, inputs, target, baselines, params):
                 target=target[i : i + 1],
                 nt_type="smoothgrad_sq",
                 nt_samples=params.nt_samples,
-                nt_samples_batch_size=min(10, params.nt_samples),
+                nt_samples_batch_size=chunk,
                 stdevs=float(params.stdevs),
                 n_steps=params.n_steps,
             )

@@ -222,3 +222,88 @@ def test_fast_path_equals_exact_float64_captum_for_every_baseline(
     )
     assert_relative(quick.attributions["integrated_gradients"], ig.float())
     assert_relative(quick.attributions["ig_smoothgrad_sq"], nt.float())
+
+
+def _doubled_output(module, args, output):
+    return output * 2
+
+
+def _swap_pool1(net: Net) -> None:
+    net.pool1 = torch.nn.AvgPool2d(2)
+
+
+def _swap_relu1(net: Net) -> None:
+    net.relu1 = torch.nn.GELU()
+
+
+def _pad_conv1(net: Net) -> None:
+    net.conv1.padding = (1, 1)
+
+
+def _hook_output(net: Net) -> None:
+    net.register_forward_hook(_doubled_output)
+
+
+def _hook_conv2(net: Net) -> None:
+    net.conv2.register_forward_hook(_doubled_output)
+
+
+def _replace_forward(net: Net) -> None:
+    net.forward = lambda x: Net.forward(net, x) * 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_swap_pool1, _swap_relu1, _pad_conv1, _hook_output, _hook_conv2, _replace_forward],
+)
+def test_a_changed_net_goes_through_captum_unchanged(seeded_net: Net, change) -> None:
+    """The shortcuts hard-code the tutorial's layers and skip `model(...)`: a Net whose
+    layers, hooks or forward differ must get Captum's answer, not the shortcut's."""
+    from interpret import fast
+
+    net = copy.deepcopy(seeded_net)
+    change(net)
+    inputs = to_tensor(model_image(example(4)))
+    assert fast.supports(seeded_net, inputs) and not fast.supports(net, inputs)
+    result = explain(net, example(4), "integrated_gradients,ig_smoothgrad_sq", 2, nt_samples=4)
+    expected = IntegratedGradients(net).attribute(inputs, baselines=inputs * 0, target=2)
+    assert_relative(result.attributions["integrated_gradients"], expected)
+    torch.manual_seed(0)
+    noisy = NoiseTunnel(IntegratedGradients(net)).attribute(
+        inputs, baselines=inputs * 0, target=2, nt_type="smoothgrad_sq", nt_samples=4, stdevs=0.2
+    )
+    assert_relative(result.attributions["ig_smoothgrad_sq"], noisy)
+
+
+def test_a_global_hook_or_deterministic_mode_turns_the_shortcuts_off(seeded_net: Net) -> None:
+    from interpret import fast
+
+    inputs = to_tensor(model_image(example(4)))
+    handle = torch.nn.modules.module.register_module_forward_hook(_doubled_output)
+    try:
+        assert not fast.supports(seeded_net, inputs)
+    finally:
+        handle.remove()
+    torch.use_deterministic_algorithms(True)
+    try:
+        assert not fast.supports(seeded_net, inputs)
+        result = explain(seeded_net, example(4), "integrated_gradients", 2, n_steps=10)
+        expected = IntegratedGradients(seeded_net).attribute(inputs, target=2, n_steps=10)
+        assert_relative(result.attributions["integrated_gradients"], expected)
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert not fast.supports(seeded_net, inputs.double())
+    assert fast.supports(seeded_net, inputs)
+
+
+def test_noise_baseline_batch_equals_single_calls(seeded_net: Net) -> None:
+    images = [example(i) for i in (1, 2)]
+    batch = explain_batch(seeded_net, images, "integrated_gradients", 3, baseline="noise")
+    for image, result in zip(images, batch):
+        single = explain(seeded_net, image, "integrated_gradients", 3, baseline="noise")
+        np.testing.assert_allclose(
+            result.attributions["integrated_gradients"],
+            single.attributions["integrated_gradients"],
+            rtol=1e-5,
+            atol=1e-7,
+        )
