@@ -246,7 +246,9 @@ def app_figures(weights: str | None, device: torch.device, repeats: int) -> dict
 
     from gradio_client import handle_file
 
-    env = {**os.environ, "INTERPRET_DEVICE": str(device)}
+    # A cold start without the network: no Hub download, no analytics.
+    env = {**os.environ, "INTERPRET_DEVICE": str(device), "HF_HUB_OFFLINE": "1"}
+    env["GRADIO_ANALYTICS_ENABLED"] = "False"
     if weights:
         env["INTERPRET_WEIGHTS"] = weights
     image = handle_file(str(ROOT / "examples" / "cifar10_03_0.png"))
