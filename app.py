@@ -940,7 +940,7 @@ with gr.Blocks(
                     value=DEFAULTS.n_steps,
                     step=1,
                     label="n_steps (Integrated Gradients steps)",
-                    info=f"n_steps × nt_samples ≤ {MAX_COST:,}",
+                    info=f"with IG + SmoothGrad²: n_steps × nt_samples ≤ {MAX_COST:,}",
                 )
                 nt_samples = gr.Slider(
                     *INT_BOUNDS["nt_samples"],
@@ -967,6 +967,7 @@ with gr.Blocks(
                     value=DEFAULTS.occlusion_stride,
                     step=1,
                     label="Occlusion stride (pixels)",
+                    info="at most the window, so every pixel gets occluded",
                 )
                 seed = gr.Number(
                     value=DEFAULTS.seed, precision=0, minimum=0, label="Seed (noise, baseline)"

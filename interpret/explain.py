@@ -18,7 +18,7 @@ from .baselines import make_baseline
 from .compare import agreement_matrix
 from .methods import DEFAULT_METHODS, METHODS, Method
 from .model import CLASSES, Net, contrastive_net
-from .params import ParamError, Params, make_params
+from .params import ParamError, Params, check_for_methods, make_params
 from .preprocess import ImageInput, model_image, to_tensor
 from .render import card, overlay_card
 from .trust import faithfulness_scores, randomization_test
@@ -218,6 +218,7 @@ def explain_batch(
     """
     keys = resolve_methods(methods)
     settings = make_params(**params)
+    check_for_methods(settings, keys)
     try:
         alpha = float(alpha)
     except (TypeError, ValueError):

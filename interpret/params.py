@@ -7,6 +7,7 @@ number of forward/backward rows NoiseTunnel(IG) runs) or produce a meaningless m
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -98,10 +99,21 @@ def make_params(**overrides: Any) -> Params:
             values[name] = value
         else:
             values[name] = _as_int(name, value)
-    params = replace(Params(), **values)
-    cost = params.n_steps * params.nt_samples
-    if cost > MAX_COST:
+    return replace(Params(), **values)
+
+
+def check_for_methods(params: Params, methods: Iterable[str]) -> None:
+    """The limits that depend on which methods run: IG alone may take 500 steps, and an
+    Occlusion stride only matters (and must not skip pixels) when Occlusion runs."""
+    if "ig_smoothgrad_sq" in methods:
+        cost = params.n_steps * params.nt_samples
+        if cost > MAX_COST:
+            raise ParamError(
+                f"IG + SmoothGrad² runs n_steps x nt_samples = {cost:,} rows, which exceeds "
+                f"the limit of {MAX_COST:,}; lower one of them"
+            )
+    if "occlusion" in methods and params.occlusion_stride > params.occlusion_window:
         raise ParamError(
-            f"n_steps x nt_samples = {cost:,} exceeds the limit of {MAX_COST:,}; lower one of them"
+            f"occlusion_stride ({params.occlusion_stride}) must not exceed occlusion_window "
+            f"({params.occlusion_window}): a larger stride would leave pixels never occluded"
         )
-    return params

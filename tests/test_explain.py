@@ -307,3 +307,17 @@ def test_noise_baseline_batch_equals_single_calls(seeded_net: Net) -> None:
             rtol=1e-5,
             atol=1e-7,
         )
+
+
+def test_limits_follow_the_methods_that_run(seeded_net: Net) -> None:
+    """The row cap is NoiseTunnel's; IG alone may take its 500 steps. A stride beyond the
+    window is refused in words only when Occlusion runs (Captum would assert)."""
+    result = explain(seeded_net, example(0), "integrated_gradients", n_steps=500)
+    assert abs(result.deltas["integrated_gradients"]) < 0.05
+    with pytest.raises(ParamError, match="exceeds the limit of 20,000"):
+        explain(seeded_net, example(0), "ig_smoothgrad_sq", n_steps=500)
+    with pytest.raises(ParamError, match=r"occlusion_stride \(8\) must not exceed"):
+        explain(seeded_net, example(0), "occlusion", occlusion_window=4, occlusion_stride=8)
+    equal = explain(seeded_net, example(0), "saliency,occlusion", occlusion_stride=4)
+    assert np.isfinite(equal.attributions["occlusion"]).all()
+    assert "saliency" in explain(seeded_net, example(0), "saliency", occlusion_stride=8).methods
