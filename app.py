@@ -586,9 +586,10 @@ def summarize(details: dict[str, Any] | None) -> tuple[str, gr.Label]:
     lines.append("\n".join(table))
     predict, render = details["timings"].get("predict", 0), details["timings"].get("render", 0)
     lines.append(
-        f"Prediction took {predict:.2f} s and drawing {render:.2f} s. The delta is how far the "
-        "attributions' sum misses the change in the target's score from the baseline: near 0 "
-        "is good."
+        f"Prediction took {predict:.2f} s and drawing {render:.2f} s. The delta is the "
+        "attributions' sum minus what they should add up to: the change in the target's score "
+        "from the baseline (for LRP, the score itself). Near 0 is good for the path methods; "
+        "LRP's rule lets biases absorb relevance, so its delta can be large."
     )
     if details.get("faithfulness"):
         lines.append(trust_line(details))

@@ -253,7 +253,10 @@ def _guided_grad_cam(model, inputs, target, baselines, params):
 
 
 def _lrp(model, inputs, target, baselines, params):
-    return LRP(model).attribute(inputs, target=target, return_convergence_delta=True)
+    """Captum's LRP delta is score - sum; negated to read like the path methods' delta
+    (sum - change in score), LRP's reference score being 0."""
+    attributions, delta = LRP(model).attribute(inputs, target=target, return_convergence_delta=True)
+    return attributions, -delta
 
 
 SEED_METHODS: tuple[Method, ...] = (
@@ -374,7 +377,8 @@ MORE_METHODS: tuple[Method, ...] = (
         "lrp",
         "LRP",
         "Layer-wise Relevance Propagation (epsilon rule): redistributes the score layer by "
-        "layer back to the pixels; relevance sums to the score.",
+        "layer back to the pixels; biases absorb part of it, so the pixels' relevance need not "
+        "sum to the score (the delta shows by how much).",
         "all",
         2,
         _lrp,

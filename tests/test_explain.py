@@ -321,3 +321,18 @@ def test_limits_follow_the_methods_that_run(seeded_net: Net) -> None:
     equal = explain(seeded_net, example(0), "saliency,occlusion", occlusion_stride=4)
     assert np.isfinite(equal.attributions["occlusion"]).all()
     assert "saliency" in explain(seeded_net, example(0), "saliency", occlusion_stride=8).methods
+
+
+def test_every_delta_is_the_sum_minus_what_it_should_add_up_to(seeded_net: Net) -> None:
+    """One sign for the whole delta column: IG's sum minus the score's change from the
+    baseline; LRP's (no baseline) sum minus the score itself."""
+    result = explain(seeded_net, example(3), "lrp,integrated_gradients", 1)
+    inputs = to_tensor(model_image(example(3)))
+    with torch.no_grad():
+        score, start = seeded_net(inputs)[0, 1].item(), seeded_net(inputs * 0)[0, 1].item()
+    lrp_sum = float(result.attributions["lrp"].sum())
+    ig_sum = float(result.attributions["integrated_gradients"].sum())
+    assert result.deltas["lrp"] == pytest.approx(lrp_sum - score, rel=1e-4, abs=1e-5)
+    assert result.deltas["integrated_gradients"] == pytest.approx(
+        ig_sum - (score - start), rel=1e-3, abs=1e-5
+    )
