@@ -16,7 +16,10 @@ from matplotlib.colors import Colormap, LinearSegmentedColormap
 from PIL import Image, ImageDraw, ImageFont
 
 SCALE = 8  # 32 px -> 256 px, nearest neighbour so each input pixel stays visible
-CAPTION_HEIGHT = 44
+CAPTION_HEIGHT = 44  # a one-line title; each wrapped line adds a title line's height
+CAPTION_MARGIN = 4  # left of the caption text, and kept free at its right
+TITLE_SIZE = 15
+MIN_TITLE_SIZE = 10  # a long title shrinks to this before it wraps
 COLORBAR_HEIGHT = 30
 BACKGROUND = (255, 255, 255)
 TEXT = (20, 20, 20)
@@ -46,9 +49,68 @@ def _font(size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool
         return ImageFont.load_default(size=size), False
 
 
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, **kwargs) -> None:
+def _drawable(text: str, size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, str]:
     font, has_unicode = _font(size)
-    draw.text(xy, text if has_unicode else text.translate(_ASCII_FALLBACK), font=font, **kwargs)
+    return font, text if has_unicode else text.translate(_ASCII_FALLBACK)
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, **kwargs) -> None:
+    font, text = _drawable(text, size)
+    draw.text(xy, text, font=font, **kwargs)
+
+
+_MEASURE = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+
+def _right_edge(text: str, size: int) -> int:
+    """Where the text's ink ends when drawn at the caption margin."""
+    font, text = _drawable(text, size)
+    return int(_MEASURE.textbbox((CAPTION_MARGIN, 0), text, font=font)[2])
+
+
+def _ascent(size: int) -> int:
+    font = _font(size)[0]
+    return font.getmetrics()[0] if hasattr(font, "getmetrics") else 0
+
+
+def _line_height(size: int) -> int:
+    return round(size * 1.2)
+
+
+def _wrap(title: str, size: int, right: int) -> list[str]:
+    """Greedy word wrap; a lone symbol (the "→") starts a line with the word after it, and a
+    word too long for any line is broken between characters."""
+    words: list[str] = []
+    for word in title.split(" "):
+        if words and not any(c.isalnum() for c in words[-1]):
+            words[-1] += " " + word
+        else:
+            words.append(word)
+    lines: list[str] = []
+    for word in words:
+        if lines and _right_edge(f"{lines[-1]} {word}", size) <= right:
+            lines[-1] += " " + word
+            continue
+        while len(word) > 1 and _right_edge(word, size) > right:
+            fitting = [n for n in range(2, len(word)) if _right_edge(word[:n], size) <= right]
+            cut = max(fitting, default=1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        lines.append(word)
+    return lines
+
+
+def _title_layout(width: int, title: str) -> tuple[int, list[str]]:
+    """(font size, lines) for a title that fits the strip: one line at the full size when it
+    fits (drawn as always), else one line at the largest size down to MIN_TITLE_SIZE, else the
+    fewest wrapped lines at the largest size that fits them."""
+    right = width - CAPTION_MARGIN
+    sizes = range(TITLE_SIZE, MIN_TITLE_SIZE - 1, -1)
+    for size in sizes:
+        if _right_edge(title, size) <= right:
+            return size, [title]
+    layouts = [(size, _wrap(title, size, right)) for size in sizes]
+    return min(layouts, key=lambda layout: (len(layout[1]), -layout[0]))
 
 
 def value_range(sign: str) -> tuple[float, float]:
@@ -125,11 +187,18 @@ def _colorbar(width: int, sign: str, cmap: str | None) -> Image.Image:
 
 @lru_cache(maxsize=256)  # 34 KB each
 def _caption(width: int, title: str, subtitle: str) -> Image.Image:
-    """A card's two caption lines, drawn once per text (callers only paste it)."""
-    strip = Image.new("RGB", (width, CAPTION_HEIGHT), BACKGROUND)
+    """A card's caption, title over subtitle, drawn once per text (callers only paste it).
+
+    The whole title always shows: a long one is drawn smaller on the same baseline, and one
+    still too long is wrapped, the strip growing by a line per extra line."""
+    size, lines = _title_layout(width, title)
+    extra = (len(lines) - 1) * _line_height(size)
+    strip = Image.new("RGB", (width, CAPTION_HEIGHT + extra), BACKGROUND)
     draw = ImageDraw.Draw(strip)
-    _text(draw, (4, 4), title, 15, fill=TEXT)
-    _text(draw, (4, 25), subtitle, 11, fill=MUTED)
+    top = 4 + _ascent(TITLE_SIZE) - _ascent(size)
+    for i, line in enumerate(lines):
+        _text(draw, (CAPTION_MARGIN, top + i * _line_height(size)), line, size, fill=TEXT)
+    _text(draw, (CAPTION_MARGIN, 25 + extra), subtitle, 11, fill=MUTED)
     return strip
 
 
@@ -138,9 +207,10 @@ def card(picture: np.ndarray | Image.Image, title: str, subtitle: str) -> Image.
     picture = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
     size = (picture.width * SCALE, picture.height * SCALE)
     big = picture.resize(size, Image.Resampling.NEAREST)
-    canvas = Image.new("RGB", (big.width, CAPTION_HEIGHT + big.height), BACKGROUND)
-    canvas.paste(_caption(big.width, title, subtitle), (0, 0))
-    canvas.paste(big, (0, CAPTION_HEIGHT))
+    caption = _caption(big.width, title, subtitle)
+    canvas = Image.new("RGB", (big.width, caption.height + big.height), BACKGROUND)
+    canvas.paste(caption, (0, 0))
+    canvas.paste(big, (0, caption.height))
     return canvas
 
 

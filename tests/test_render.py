@@ -8,9 +8,22 @@ from captum.attr import visualization as viz
 from conftest import example
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
 
-from interpret import METHODS, explain
-from interpret.render import blend, normalize_attribution, overlay_card
+from interpret import METHODS, explain, render
+from interpret.model import CLASSES
+from interpret.render import (
+    BACKGROUND,
+    CAPTION_HEIGHT,
+    MUTED,
+    TEXT,
+    _caption,
+    _text,
+    blend,
+    card,
+    normalize_attribution,
+    overlay_card,
+)
 
 TUTORIAL_STYLE = {
     "saliency": ("absolute_value", 2),
@@ -76,3 +89,64 @@ def test_constant_image_renders() -> None:
     image = np.full((32, 32, 3), 128, dtype=np.uint8)
     attribution = np.random.default_rng(0).normal(size=(3, 32, 32)).astype(np.float32)
     assert blend(attribution, image, "absolute_value", 2).shape == (32, 32, 3)
+
+
+# Titles as explain() builds them: "<label> → <class>", or "<label> → <class> vs <other>".
+LONGEST_LABEL = max((method.label for method in METHODS.values()), key=len)
+LONGEST_CLASS = max(CLASSES, key=len)
+WORST_TITLE = f"{LONGEST_LABEL} → {LONGEST_CLASS} vs {LONGEST_CLASS}"  # longer than any real one
+SUBTITLE = "signed: green for, red against target"
+MARGIN = 4  # the caption's left margin, kept free of ink at the right too
+
+
+def title_ink_columns(strip: np.ndarray) -> np.ndarray:
+    """Indices of the columns holding title ink (its dark color, not the gray subtitle)."""
+    ink = np.abs(strip.astype(int) - TEXT).max(axis=2) < 60
+    return np.flatnonzero(ink.any(axis=0))
+
+
+def test_the_worst_case_title_is_drawn_whole_inside_the_card() -> None:
+    picture = np.full((32, 32, 3), 128, dtype=np.uint8)
+    tile = overlay_card(np.ones((3, 32, 32)), picture, WORST_TITLE, "all", 2, SUBTITLE)
+    caption_height = tile.height - 32 * 8 - 30  # less the picture and the color scale
+    assert caption_height >= CAPTION_HEIGHT
+    ink = title_ink_columns(np.asarray(tile)[:caption_height])
+    assert ink.size and ink.max() < tile.width - MARGIN, "title runs into the card's edge"
+    size, lines = render._title_layout(tile.width, WORST_TITLE)
+    assert " ".join(lines) == WORST_TITLE and size >= 10  # every word shows, none cut
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    for line in lines:  # as PIL measures it, in the font the module draws with
+        font, text = render._drawable(line, size)
+        left, _, right, _ = measure.textbbox((MARGIN, 0), text, font=font)
+        assert left >= 0 and right <= tile.width - MARGIN
+
+
+def test_every_real_title_fits_on_one_line_so_cards_keep_one_height() -> None:
+    questions = [*CLASSES, *(f"{a} vs {b}" for a in CLASSES for b in CLASSES if a != b)]
+    for method in METHODS.values():
+        for question in questions:
+            title = f"{method.label} → {question}"
+            size, lines = render._title_layout(256, title)
+            assert lines == [title] and size >= 10  # one line: the strip keeps its height
+
+
+def test_a_title_that_fits_is_drawn_as_before() -> None:
+    title = f"{METHODS['saliency'].label} → cat"
+    expected = Image.new("RGB", (256, CAPTION_HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(expected)
+    _text(draw, (4, 4), title, 15, fill=TEXT)
+    _text(draw, (4, 25), SUBTITLE, 11, fill=MUTED)
+    assert np.array_equal(np.asarray(_caption(256, title, SUBTITLE)), np.asarray(expected))
+
+
+def test_a_title_too_long_even_when_small_wraps_and_the_card_grows() -> None:
+    wordy = "A very long custom title → with far too many words to fit on one line"
+    for title in (wordy, "W" * 60):  # the second has no space to break at
+        lines = render._title_layout(256, title)[1]
+        assert len(lines) > 1 and "".join(lines).replace(" ", "") == title.replace(" ", "")
+        tile = card(np.zeros((32, 32, 3), dtype=np.uint8), title, SUBTITLE)
+        caption_height = tile.height - 256
+        assert caption_height > CAPTION_HEIGHT
+        pixels = np.asarray(tile)
+        assert (pixels[caption_height:] == 0).all()  # the picture sits right under the caption
+        assert title_ink_columns(pixels[:caption_height]).max() < 256 - MARGIN
