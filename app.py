@@ -37,10 +37,12 @@ from typing import Any
 import gradio as gr
 import numpy as np
 from gradio import processing_utils
+from gradio.data_classes import ImageData
 from gradio.utils import is_zero_gpu_space
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from PIL import Image
+from pydantic import ConfigDict, ValidationError
 
 from interpret import (
     CLASSES,
@@ -181,6 +183,47 @@ def user_errors(action: str) -> Iterator[None]:
         ) from None
 
 
+FILE_ONLY = "send the image as a file (with gradio_client: handle_file(path))"
+NO_URLS = "image URLs are not fetched; download the image and upload the file"
+
+
+def image_refused(reason: str) -> gr.Error:
+    title, template = USER_ERRORS[ImageError]
+    message = html.escape(template.format(reason), quote=False)
+    return gr.Error(message, title=title, print_exception=False)
+
+
+class _UploadedImageData(ImageData):
+    """Gradio checks each request's image against its data model before any event runs: a
+    plain string or number would fail there with pydantic's error, which clients only see as
+    "the upstream Gradio app has raised an exception"."""
+
+    model_config = ConfigDict(title="ImageData")
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> ImageData:
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError:
+            raise image_refused(FILE_ONLY) from None
+
+
+def uploads_only(image: gr.Image) -> gr.Image:
+    """Refuse, in the app's words, what Gradio would otherwise handle before any event runs: an
+    http(s) URL sent as the image, which Gradio would download, and a value that is not a file.
+    (Set on the instance: a `gr.Image` subclass would make Gradio write an app.pyi stub.)"""
+    move_to_cache = image.async_move_resource_to_block_cache
+
+    async def refuse_urls(url_or_file_path: str | Path | None) -> str | None:
+        if isinstance(url_or_file_path, str) and "://" in url_or_file_path:
+            raise image_refused(NO_URLS)
+        return await move_to_cache(url_or_file_path)
+
+    image.async_move_resource_to_block_cache = refuse_urls
+    image.data_model = _UploadedImageData
+    return image
+
+
 def uploaded_path(image: Any) -> str:
     """The upload's path in Gradio's cache, which Gradio checked (events skip preprocessing so
     that `interpret` decodes the file itself, with its pixel cap and its own error messages)."""
@@ -192,9 +235,9 @@ def uploaded_path(image: Any) -> str:
         )
     path = image.get("path") if isinstance(image, dict) else None
     if not isinstance(path, str) or not path:
-        raise ImageError("send the image as a file (with gradio_client: handle_file(path))")
+        raise ImageError(FILE_ONLY)
     if "://" in path:
-        raise ImageError("image URLs are not fetched; download the image and upload the file")
+        raise ImageError(NO_URLS)
     return path
 
 
@@ -882,15 +925,17 @@ with gr.Blocks(
     )
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=300):
-            image = gr.Image(
-                label="Image",
-                placeholder="Upload, paste (Ctrl+V) or take a picture: any size, any format",
-                type="filepath",
-                format="png",
-                image_mode=None,
-                sources=["upload", "clipboard", "webcam"],
-                height=300,
-                elem_id="image",
+            image = uploads_only(
+                gr.Image(
+                    label="Image",
+                    placeholder="Upload, paste (Ctrl+V) or take a picture: any size, any format",
+                    type="filepath",
+                    format="png",
+                    image_mode=None,
+                    sources=["upload", "clipboard", "webcam"],
+                    height=300,
+                    elem_id="image",
+                )
             )
             random_button = gr.Button("Random CIFAR-10 test image", variant="secondary")
             with gr.Row(equal_height=False):

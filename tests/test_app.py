@@ -39,6 +39,7 @@ EXPLAIN_PARAMETERS = [
     "occlusion_stride",
 ]
 FAST = {"nt_samples": 4}
+FILE_DATA = "gradio.FileData"
 QUEUE_SIZE = 3
 APP_ENV = {"INTERPRET_QUEUE_SIZE": str(QUEUE_SIZE)}  # small, to see "busy" without a load test
 
@@ -229,6 +230,33 @@ def test_bad_settings_are_refused_in_the_apps_words(
 def test_bad_sample_indices_are_refused(client: Client, index, expected: str) -> None:
     message = refusal(client, "/sample", index)
     assert message.startswith("Can't load that test image: ") and expected in message
+
+
+@pytest.mark.parametrize(
+    "image",
+    [str(example(2)), 5, "https://example.com/cat.png"],
+    ids=["path-without-handle_file", "number", "url-as-text"],
+)
+def test_an_image_not_sent_as_a_file_is_refused_in_the_apps_words(client: Client, image) -> None:
+    """Forgetting `handle_file` is the commonest client mistake: Gradio's own check would
+    answer only "the upstream Gradio app has raised an exception"."""
+    for api_name, extra in (("/predict", {}), ("/explain", FAST)):
+        assert refusal(client, api_name, image, **extra) == (
+            "This image can't be used: send the image as a file "
+            "(with gradio_client: handle_file(path))."
+        )
+
+
+def test_an_image_url_is_refused_before_gradio_downloads_it(app_url: str) -> None:
+    """Gradio would fetch an http(s) URL sent as the image before any event runs; the app
+    refuses it first (here the lookup of example.com would fail with a generic error)."""
+    response = httpx.post(
+        f"{app_url}gradio_api/call/predict",
+        json={"data": [{"path": "https://example.com/a.png", "meta": {"_type": FILE_DATA}}]},
+    )
+    event = response.json()["event_id"]
+    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
+    assert stream.startswith("event: error") and "image URLs are not fetched" in stream, stream
 
 
 def test_missing_image_is_refused(client: Client) -> None:
