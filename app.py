@@ -589,8 +589,8 @@ def target_choices(truth: tuple[int, str] | None) -> list[tuple[str, str]]:
 
 def describe_image(image: Any, target: Any) -> tuple[str, gr.Dropdown, None, None, str, gr.Label]:
     """On a new image: its true label if known, the target choices, and cleared old results."""
-    if image is None:  # cleared: `clear_results` handles it; stop the chain without a message
-        raise gr.Error("no image", visible=False, print_exception=False)
+    if image is None:  # no image to describe (a clear goes to `clear_results`)
+        raise gr.Error("No image yet: upload one, click an example or press Random.")
     try:
         truth = SAMPLER.truth(decoded(uploaded_path(image)))
     except Exception:
@@ -1163,9 +1163,9 @@ with gr.Blocks(
             )
         )
 
-    # A new image: by upload, paste or webcam (`input`, not `change`: Gradio fires `change`
-    # twice when an image replaces another), by example, or sampled.
-    then_explain(image.input(**new_image), public=True)
+    # A new image: by upload, paste or webcam (`upload`: Gradio's `input` also fires on clear,
+    # and `change` twice when an image replaces another), by example, or sampled.
+    then_explain(image.upload(**new_image), public=True)
     then_explain(examples.load_input_event.then(**new_image))
     then_explain(
         gr.on(

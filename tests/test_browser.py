@@ -99,6 +99,21 @@ def test_clicking_an_example_explains_it(browser, app_url: str) -> None:
     page.close()
 
 
+def test_removing_the_image_clears_the_page_quietly(browser, app_url: str) -> None:
+    """The × on the image resets the page: no error toast, no stale true label or results."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    explain_example(page, app_url)
+    page.get_by_role("button", name="Remove Image").click()
+    expect(page.locator("#summary")).to_contain_text("Start with an image", timeout=WAIT_MS)
+    expect(page.locator("#truth input, #truth textarea").first).to_have_value("")
+    expect(page.locator("#gallery .caption-label")).to_have_count(0)
+    page.wait_for_timeout(1500)  # a toast from a step run on the empty image would show by now
+    expect(page.locator(".toast-body")).to_have_count(0)
+    page.close()
+
+
 def test_a_bad_upload_shows_the_apps_message(browser, app_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
