@@ -764,7 +764,10 @@ def curves_figure(details: dict[str, Any]) -> Figure | None:
     target = details["target_class"]
     deletion.set_title("Deletion: most relevant pixels removed first\n(lower area is better)")
     insertion.set_title("Insertion: most relevant pixels added first\n(higher area is better)")
-    deletion.set_ylabel(f"probability of {target}")
+    contrast = details.get("contrast_class")
+    deletion.set_ylabel(
+        f"probability of {target}" + (f"\nrather than {contrast}" if contrast else "")
+    )
     for axes in (deletion, insertion):
         axes.set_xlabel("fraction of pixels")
         axes.set_xlim(0, 1)

@@ -356,6 +356,7 @@ def _assess(
             result.attributions,
             attribute,
             settings,
+            contrast=result.contrast,
         )
         result.timings["faithfulness"] = time.perf_counter() - started
     if sanity:

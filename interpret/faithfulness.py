@@ -31,10 +31,11 @@ SENSITIVITY_RADIUS = 0.02
 SENSITIVITY_SAMPLES = 5
 
 SCORE_HELP: dict[str, str] = {
-    "deletion_auc": "area under the target probability as the most relevant pixels are "
-    "removed first; lower is better (the map found what the model needs)",
-    "insertion_auc": "area under the target probability as the most relevant pixels are "
-    "added to the baseline first; higher is better",
+    "deletion_auc": "area under the target probability (with a contrast, against that class "
+    "alone) as the most relevant pixels are removed first; lower is better (the map found what "
+    "the model needs)",
+    "insertion_auc": "area under the target probability (with a contrast, against that class "
+    "alone) as the most relevant pixels are added to the baseline first; higher is better",
     "infidelity": "how badly the map predicts the score drop when a random 8×8 square "
     "is replaced by the baseline (Captum infidelity); lower is better",
     "sensitivity_max": "how much the map changes when the input moves by at most 0.02 "
@@ -69,13 +70,21 @@ def deletion_insertion(
     sign: str,
     target: int,
     steps: int = CURVE_STEPS,
+    contrast: int | None = None,
 ) -> dict[str, list[float] | float]:
-    """Both curves (target probability per step) and their areas, for one 1x3xHxW input."""
+    """Both curves (target probability per step) and their areas, for one 1x3xHxW input.
+
+    With a `contrast` class the maps explain logit[target] - logit[contrast], so the curves
+    follow P(target | target or contrast) = sigmoid of that difference, not P(target)."""
     order = pixel_order(attribution, sign)
     deletion = _curve_inputs(inputs, baseline, order, steps)
     insertion = _curve_inputs(baseline, inputs, order, steps)
     with torch.no_grad():
-        probabilities = torch.softmax(model(torch.cat([deletion, insertion])), dim=1)[:, target]
+        logits = model(torch.cat([deletion, insertion]))
+    if contrast is None:
+        probabilities = torch.softmax(logits, dim=1)[:, target]
+    else:
+        probabilities = torch.sigmoid(logits[:, target] - logits[:, contrast])
     probabilities = probabilities.cpu().numpy().astype(float)
     fractions = np.linspace(0, 1, steps + 1)
     deleted, inserted = probabilities[: steps + 1], probabilities[steps + 1 :]

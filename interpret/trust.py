@@ -27,16 +27,20 @@ def faithfulness_scores(
     attributions: dict[str, np.ndarray],
     attribute: Attribute,
     params: Params,
+    contrast: int | None = None,
 ) -> dict[str, dict]:
     """Deletion/insertion AUC (curves kept), infidelity and max-sensitivity per method.
 
-    `model` gives the class probabilities for the curves; `explained` is the network whose
-    output `explained_target` the maps explain (the same, or its contrastive copy).
+    `model` gives the class probabilities for the curves (of `target`, or of `target` rather
+    than `contrast`); `explained` is the network whose output `explained_target` the maps
+    explain (the same, or its contrastive copy).
     """
     scores: dict[str, dict] = {}
     for key, attribution in attributions.items():
         sign = METHODS[key].sign
-        entry = deletion_insertion(model, inputs, baseline, attribution, sign, target)
+        entry = deletion_insertion(
+            model, inputs, baseline, attribution, sign, target, contrast=contrast
+        )
         as_tensor = torch.from_numpy(attribution).unsqueeze(0).to(inputs.device)
         entry["infidelity"] = infidelity_score(
             explained,

@@ -116,6 +116,21 @@ def test_faithfulness_scores(net) -> None:
     assert result.to_dict()["faithfulness"]["deeplift"]["deletion_auc"] > 0
 
 
+def test_with_a_contrast_the_curves_follow_target_rather_than_contrast(net) -> None:
+    """The maps explain logit[target] - logit[contrast]: the curves must measure that, as
+    P(target | target or contrast), not the plain P(target)."""
+    result = explain(
+        net, example(3), "saliency", "airplane", contrast="ship", faithfulness=True, nt_samples=4
+    )
+    with torch.no_grad():
+        logits = net(to_tensor(model_image(example(3))))[0]
+    pairwise = torch.sigmoid(logits[0] - logits[8]).item()
+    curve = result.faithfulness["saliency"]
+    assert curve["deletion"][0] == pytest.approx(pairwise, abs=1e-5)
+    assert curve["insertion"][-1] == pytest.approx(pairwise, abs=1e-5)
+    assert abs(pairwise - float(result.probabilities[0])) > 1e-3  # a different quantity
+
+
 def test_deleting_the_most_relevant_pixels_first_hurts_most(net, image_tensor) -> None:
     """IG's ranking must beat its own reverse: the metric measures something real."""
     result = explain(net, example(3), "integrated_gradients", target=0)
