@@ -640,6 +640,19 @@ def summarize(details: dict[str, Any] | None) -> tuple[str, gr.Label]:
     return "\n\n".join(lines), heading
 
 
+NOT_UPDATED = (
+    "**Not updated:** the last request was refused or failed (its message says why), so "
+    "everything below still shows the previous result and its settings."
+)
+
+
+def not_updated(details: dict[str, Any] | None) -> Any:
+    """After a refused or failed request: say that the results on the page are the old ones."""
+    if not details:
+        return gr.skip()
+    return f"{NOT_UPDATED}\n\n{summarize(details)[0]}"
+
+
 def flagged_labels(details: dict[str, Any]) -> list[str]:
     sanity = details.get("sanity") or {}
     return [METHODS[key].label for key in details["methods"] if sanity.get(key, {}).get("flagged")]
@@ -1140,6 +1153,14 @@ with gr.Blocks(
         """After each explanation: the summary, and the downloads (from the session's result;
         their own concurrency group, since the library's lock serializes any recomputation)."""
         explained.success(**summary_step)
+        explained.failure(
+            not_updated,
+            inputs=details,
+            outputs=summary,
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
+        )
         explained.success(
             download_files,
             inputs=[*parameters, last_result],

@@ -114,6 +114,27 @@ def test_removing_the_image_clears_the_page_quietly(browser, app_url: str) -> No
     page.close()
 
 
+def test_a_refused_setting_says_the_results_are_not_updated(browser, app_url: str) -> None:
+    """A refused setting leaves the old maps: the page must say they are the old ones, and a
+    valid setting brings the page up to date again."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    explain_example(page, app_url)
+    page.get_by_role("button", name="Advanced").click()
+    label = "number input for n_steps (Integrated Gradients steps)"
+    steps = page.locator(f"input[aria-label='{label}']")
+    steps.fill("300")  # x 100 samples: over the 20,000-row cap of IG + SmoothGrad²
+    steps.press("Enter")
+    expect(page.locator(".toast-body")).to_contain_text("exceeds the limit", timeout=WAIT_MS)
+    expect(page.locator("#summary")).to_contain_text("Not updated", timeout=WAIT_MS)
+    steps.fill("60")
+    steps.press("Enter")
+    expect(page.locator("#summary")).not_to_contain_text("Not updated", timeout=WAIT_MS)
+    expect(page.locator("#summary")).to_contain_text("Convergence delta")
+    page.close()
+
+
 def test_a_bad_upload_shows_the_apps_message(browser, app_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
