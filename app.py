@@ -587,19 +587,23 @@ def target_choices(truth: tuple[int, str] | None) -> list[tuple[str, str]]:
     return choices + [(name, name) for name in CLASSES]
 
 
-def describe_image(image: Any, target: Any) -> tuple[str, gr.Dropdown, None, None, str, gr.Label]:
-    """On a new image: its true label if known, the target choices, and cleared old results."""
+def describe_image(image: Any, target: Any) -> tuple[str, gr.Dropdown, None, None, str, Any, Any]:
+    """On a new image: its true label if known, the target choices, cleared old results, and
+    for a bundled example its test-image index."""
     if image is None:  # no image to describe (a clear goes to `clear_results`)
         raise gr.Error("No image yet: upload one, click an example or press Random.")
     try:
-        truth = SAMPLER.truth(decoded(uploaded_path(image)))
+        picture = decoded(uploaded_path(image))
     except Exception:
-        truth = None  # the prediction step says what is wrong with it
+        picture = None  # the prediction step says what is wrong with it
+    truth = None if picture is None else SAMPLER.truth(picture)
+    example = None if picture is None else SAMPLER.bundled_index(picture)
     if target == TRUE_LABEL and truth is None:
         target = PREDICTED
     shown = "" if truth is None else f"{CLASSES[truth[0]]} ({truth[1]})"
     choices = gr.Dropdown(choices=target_choices(truth), value=target)
-    return shown, choices, None, None, "", gr.Label(label=verdict(None))
+    index_shown = gr.skip() if example is None else example
+    return shown, choices, None, None, "", gr.Label(label=verdict(None)), index_shown
 
 
 def clear_results() -> tuple[str, gr.Dropdown, None, gr.Label, None, str]:
@@ -1143,7 +1147,7 @@ with gr.Blocks(
     new_image = {
         "fn": describe_image,
         "inputs": [image, target],
-        "outputs": [truth, target, gallery, details, summary, label],
+        "outputs": [truth, target, gallery, details, summary, label, index],
         "show_progress": "hidden",
         "api_visibility": "private",
         **raw,

@@ -207,9 +207,11 @@ class Sampler:
         self._lock = threading.Lock()
         self._known: dict[str, tuple[int, str]] = {}
         self._recent: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._bundled_index: dict[str, int] = {}
         for index in range(len(self.bundled)):
             sample = self.bundled.get(index)
             self._known[fingerprint(sample.image)] = (sample.label, f"bundled example #{index}")
+            self._bundled_index[fingerprint(sample.image)] = index
 
     def use(self, sample_set: SampleSet) -> None:
         with self._lock:
@@ -231,6 +233,11 @@ class Sampler:
             while len(self._recent) > TRUTH_MEMORY:
                 self._recent.popitem(last=False)
         return sample
+
+    def bundled_index(self, image: Image.Image) -> int | None:
+        """The index of a bundled example (the first test images: the same index in the full
+        test set), so "load this index" gives the example back."""
+        return self._bundled_index.get(fingerprint(image))
 
     def truth(self, image: Image.Image) -> tuple[int, str] | None:
         """(label, where it is from) when `image` is a bundled or recently sampled test image."""

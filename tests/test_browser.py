@@ -83,6 +83,7 @@ def test_clicking_an_example_explains_it(browser, app_url: str) -> None:
     expect(page.locator("#truth input, #truth textarea").first).to_have_value(
         "airplane (bundled example #3)"
     )
+    expect(page.locator("#index input")).to_have_value(str(EXAMPLE))  # "Load this index" agrees
     expect(page.locator("#label")).to_contain_text("(true label: airplane)")
     expect(page.locator("#summary")).to_contain_text("Convergence delta")
     for method in METHODS.values():  # every method is explained on the page

@@ -79,6 +79,15 @@ def test_true_label_is_known_by_pixels_not_by_file() -> None:
     assert sampler.truth(Image.open(lossy)) is None
 
 
+def test_a_bundled_example_knows_its_index_by_pixels(tmp_path: Path) -> None:
+    sampler = Sampler()
+    copy = io.BytesIO()
+    Image.open(example(5)).save(copy, format="PNG", optimize=True)
+    assert sampler.bundled_index(Image.open(copy)) == 5
+    sampler.use(ImageFolderSet(make_imagefolder(tmp_path / "test")))
+    assert sampler.bundled_index(sampler.sample(5).image) is None  # not a bundled example
+
+
 def test_sampled_images_are_remembered(tmp_path: Path) -> None:
     sampler = Sampler()
     sampler.use(ImageFolderSet(make_imagefolder(tmp_path / "test")))
