@@ -25,10 +25,12 @@ import os
 import platform
 import ssl
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +48,9 @@ from interpret import DEFAULT_METHODS, explain, explain_batch, load_model  # noq
 from interpret.devices import exact_float32  # noqa: E402
 from interpret.memory import retain_freed_memory  # noqa: E402
 from interpret.preprocess import model_image, to_tensor  # noqa: E402
+
+if TYPE_CHECKING:
+    from load_test import Server
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "cifar_torchvision.pt"
 TOLERANCE = 1e-5  # relative: max |b - a| / max |a|, per image and method
@@ -186,34 +191,24 @@ def batch_figures(net, images: list, size: int, repeats: int, seed: int) -> dict
     }
 
 
-def free_port() -> int:
-    import socket
+def serve(
+    weights: str | None, workdir: Path, name: str, app: str, *args: str, **env: str
+) -> tuple[Server, float]:
+    """Start a Gradio script as load_test.py does (offline, a free loopback port); return it
+    and the seconds from start to its first served page."""
+    from load_test import start_app  # scripts/ is on sys.path; imported only for --app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str, float]:
-    """Start a Gradio app; return it, its URL and the seconds to its first served page."""
-    import urllib.request
-
-    port = free_port()
-    env = {**env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
     started = time.perf_counter()
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/"
+    server = start_app(weights, workdir, name, app, args, **env)
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=1) as page:
+            with urllib.request.urlopen(server.url, timeout=1) as page:
                 if page.status == 200:
-                    return server, url, time.perf_counter() - started
+                    return server, time.perf_counter() - started
         except OSError:
-            if time.perf_counter() - started > 120 or server.poll() is not None:
-                server.kill()
-                raise RuntimeError(f"{command[-1]} did not start") from None
+            if time.perf_counter() - started > 120 or server.process.poll() is not None:
+                server.stop()
+                raise RuntimeError(f"{app} did not start:\n{server.tail()}") from None
             time.sleep(0.1)
 
 
@@ -242,33 +237,25 @@ def round_trips(url: str, image, repeats: int) -> tuple[dict[str, float], list[f
 def app_figures(weights: str | None, device: torch.device, repeats: int) -> dict[str, float]:
     """Cold start of `python app.py` to its first served page, /explain round trips, and the
     same round trips to `scripts/gradio_floor.py` replaying the app's answer: Gradio's floor."""
-    import tempfile
-
     from gradio_client import handle_file
 
-    # A cold start without the network: no Hub download, no analytics.
-    env = {**os.environ, "INTERPRET_DEVICE": str(device), "HF_HUB_OFFLINE": "1"}
-    env["GRADIO_ANALYTICS_ENABLED"] = "False"
-    if weights:
-        env["INTERPRET_WEIGHTS"] = weights
     image = handle_file(str(ROOT / "examples" / "cifar10_03_0.png"))
-    server, url, cold = serve([sys.executable, "app.py"], env)
-    try:
-        trips, computed, (gallery, label, details) = round_trips(url, image, repeats)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    figures = {"cold_start_s": cold, **trips, "explain_in_app_s": statistics.median(computed)}
     with tempfile.TemporaryDirectory() as folder:
-        answer = Path(folder) / "answer.json"
+        workdir = Path(folder)
+        server, cold = serve(weights, workdir, "app", "app.py", INTERPRET_DEVICE=str(device))
+        try:
+            trips, computed, (gallery, label, details) = round_trips(server.url, image, repeats)
+        finally:
+            server.stop()
+        answer = workdir / "answer.json"
         cards = [[card["image"], card["caption"]] for card in gallery]
         answer.write_text(json.dumps({"gallery": cards, "label": label, "details": details}))
-        server, url, _ = serve([sys.executable, "scripts/gradio_floor.py", str(answer)], env)
+        server, _ = serve(None, workdir, "floor", "scripts/gradio_floor.py", str(answer))
         try:
-            floor, _, _ = round_trips(url, image, repeats)
+            floor, _, _ = round_trips(server.url, image, repeats)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            server.stop()
+    figures = {"cold_start_s": cold, **trips, "explain_in_app_s": statistics.median(computed)}
     figures.update({f"floor_{name}": seconds for name, seconds in floor.items()})
     return figures
 

@@ -375,9 +375,15 @@ class Server:
 
 
 def start_app(
-    weights: str | None, workdir: Path, name: str, app: str = "app.py", **env: str
+    weights: str | None,
+    workdir: Path,
+    name: str,
+    app: str = "app.py",
+    args: tuple[str, ...] = (),
+    **env: str,
 ) -> Server:
-    """`python app.py` on a free loopback port, offline; returns before it is ready."""
+    """`python app.py` (or another Gradio script, with `args`) on a free loopback port,
+    offline; returns before it is ready."""
     port = free_port()
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))
@@ -398,7 +404,7 @@ def start_app(
     log = workdir / f"{name}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, app], cwd=ROOT, env=environment, stdout=output, stderr=output
+            [sys.executable, app, *args], cwd=ROOT, env=environment, stdout=output, stderr=output
         )
     return Server(process, f"http://127.0.0.1:{port}/", log)
 
