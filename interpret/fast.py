@@ -41,7 +41,7 @@ POOLED_ROWS_PER_CHUNK = 500
 ACCELERATOR_ROWS_PER_PASS = 65536
 
 
-def supports(model: torch.nn.Module, inputs: torch.Tensor) -> bool:
+def supports(model: nn.Module, inputs: torch.Tensor) -> bool:
     """Only the tutorial's `Net` as it is built, in float32: the shortcuts hard-code its conv1,
     its 2x2 max-pools and ReLUs, and skip `model(...)`, hence any hook or replaced forward.
     Deterministic mode goes to Captum too (max-unpool has no deterministic kernel)."""

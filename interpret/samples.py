@@ -210,8 +210,9 @@ class Sampler:
         self._bundled_index: dict[str, int] = {}
         for index in range(len(self.bundled)):
             sample = self.bundled.get(index)
-            self._known[fingerprint(sample.image)] = (sample.label, f"bundled example #{index}")
-            self._bundled_index[fingerprint(sample.image)] = index
+            key = fingerprint(sample.image)
+            self._known[key] = (sample.label, f"bundled example #{index}")
+            self._bundled_index[key] = index
 
     def use(self, sample_set: SampleSet) -> None:
         with self._lock:
