@@ -122,10 +122,17 @@ def test_a_refused_setting_says_the_results_are_not_updated(browser, app_url: st
 
     page = browser.new_page(viewport=LAPTOP)
     explain_example(page, app_url)
+    # The example's last step (the downloads) done, so nothing pending re-renders the settings.
+    expect(page.locator("#json-file")).to_contain_text(".json", timeout=WAIT_MS)
     page.get_by_role("button", name="Advanced").click()
     label = "number input for n_steps (Integrated Gradients steps)"
     steps = page.locator(f"input[aria-label='{label}']")
-    steps.fill("300")  # x 100 samples: over the 20,000-row cap of IG + SmoothGrad²
+    for _ in range(10):  # the accordion mounts its sliders late: an early edit is overwritten
+        steps.fill("300")  # x 100 samples: over the 20,000-row cap of IG + SmoothGrad²
+        page.wait_for_timeout(300)
+        if steps.input_value() == "300":
+            break
+    expect(steps).to_have_value("300")
     steps.press("Enter")
     expect(page.locator(".toast-body")).to_contain_text("exceeds the limit", timeout=WAIT_MS)
     expect(page.locator("#summary")).to_contain_text("Not updated", timeout=WAIT_MS)
