@@ -27,7 +27,8 @@ def test_cuda_requested_without_cuda_is_refused_clearly() -> None:
 
 
 def test_exact_float32_turns_tf32_off_and_leaves_the_flags_readable() -> None:
-    """Run in a fresh process: the setting is process-wide."""
+    """Run in a fresh process: the setting is process-wide. The per-backend flag read last
+    exists from torch 2.9 on, the floor in requirements.txt."""
     probe = (
         "import torch; from interpret.devices import exact_float32; "
         "before = torch.backends.cudnn.allow_tf32; exact_float32(); "
