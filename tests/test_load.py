@@ -25,7 +25,10 @@ from interpret.explain import input_card
 
 SCRIPT = ROOT / "scripts" / "load_test.py"
 
-pytestmark = pytest.mark.timeout(240)
+# A bound against hangs, not a speed claim: the run takes ~40 s on 2 busy cores (load
+# average 5); its latencies and throughput are printed as figures, never asserted.
+RUN_BUDGET_S = 480
+pytestmark = pytest.mark.timeout(RUN_BUDGET_S + 120)
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +107,12 @@ def test_short_load_run_has_no_failure_no_mismatch_and_bounded_memory(
         "--cheap",
         "--no-queue-check",  # tests/test_app.py checks the full queue
         f"--weights={pretrained_dir}",
-        "--max-seconds=150",
+        f"--max-seconds={RUN_BUDGET_S}",
         "--json",
     ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=200)
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_BUDGET_S + 60
+    )
     assert done.stdout, done.stderr
     report = json.loads(done.stdout)
     assert done.returncode == 0, done.stderr
