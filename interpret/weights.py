@@ -24,7 +24,15 @@ from urllib.parse import urlsplit
 
 import torch
 from huggingface_hub import constants as hub_constants
+from huggingface_hub import errors as hub_errors
 from huggingface_hub import snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.file_download import repo_folder_name
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
@@ -38,6 +46,8 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 HUB_PROBE_TIMEOUT_S = 1.0
 HUB_DOWNLOAD_DEADLINE_S = 10.0
 HUB_FILES = ["config.json", "model.safetensors"]
+# A cached snapshot missing files (huggingface_hub >= 2.3 tells it apart from no copy at all).
+_INCOMPLETE_SNAPSHOT = getattr(hub_errors, "IncompleteSnapshotError", ())
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 
 
@@ -143,15 +153,55 @@ def split_repo_revision(spec: str) -> tuple[str, str | None]:
     return repo_id, revision or None
 
 
-def _cache_problem() -> str | None:
-    """Why the Hub cache cannot be written, if it cannot: downloading into it would only
-    produce warnings, then fail."""
-    try:
-        Path(hub_constants.HF_HUB_CACHE).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=hub_constants.HF_HUB_CACHE):
-            return None
-    except OSError as error:
-        return f"cache {hub_constants.HF_HUB_CACHE} not writable ({error.strerror or error})"
+def _cache_problem(repo_id: str) -> str | None:
+    """Why huggingface_hub could not download `repo_id` into its cache, if it could not.
+
+    A download writes a lock in ``.locks/<repo folder>`` and a blob in ``<repo folder>/blobs``;
+    where either fails (a read-only volume, a file where a folder should be) a download would
+    fail after the Hub answered, so the cache is used as it is. The probe's folders are removed.
+    """
+    cache = Path(hub_constants.HF_HUB_CACHE)
+    folder = repo_folder_name(repo_id=repo_id, repo_type="model")
+    for directory in (cache / ".locks" / folder, cache / folder / "blobs"):
+        made = [parent for parent in (directory, *directory.parents) if not parent.exists()]
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        except OSError as error:
+            return f"cache {cache} not writable ({error.strerror or error}: {directory})"
+        finally:
+            for parent in made:  # innermost first
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
+    return None
+
+
+def _why_not_ask_the_hub(repo_id: str) -> str | None:
+    """The reason to look in the cache only, if there is one, in the words a log line needs."""
+    if hub_constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set and there is no cached copy"
+    cache_problem = _cache_problem(repo_id)
+    if cache_problem:
+        return f"{cache_problem}, and it holds no copy"
+    if not hub_reachable():
+        return f"Hub unreachable ({hub_constants.ENDPOINT}) and no cached copy"
+    return None
+
+
+def _what_the_hub_said(error: BaseException) -> str:
+    """A failed look-up or download, in plain words (huggingface_hub's own are several lines)."""
+    endpoint = hub_constants.ENDPOINT
+    if isinstance(error, TimeoutError):
+        return f"no answer from the Hub ({endpoint}) within {HUB_DOWNLOAD_DEADLINE_S:g} s"
+    if isinstance(error, GatedRepoError):
+        return f"gated repository on the Hub ({endpoint}): accept its terms and set HF_TOKEN"
+    if isinstance(error, RepositoryNotFoundError):
+        return f"repository not found on the Hub ({endpoint}; a private one needs HF_TOKEN)"
+    if isinstance(error, RevisionNotFoundError):
+        return f"revision not found on the Hub ({endpoint})"
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"
 
 
 def _within(seconds: float, function, *args, **kwargs):
@@ -180,14 +230,7 @@ def _within(seconds: float, function, *args, **kwargs):
 
 def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
     """Download (or reuse the cached) safetensors snapshot of a Hub repo and load it."""
-    cache_problem = _cache_problem()
-    if hub_constants.HF_HUB_OFFLINE:
-        offline_reason = "HF_HUB_OFFLINE is set and there is no cached copy"
-    elif cache_problem:
-        offline_reason = f"{cache_problem} and it holds no copy"
-    else:
-        offline_reason = "Hub unreachable and no cached copy"
-    offline = bool(hub_constants.HF_HUB_OFFLINE or cache_problem) or not hub_reachable()
+    cache_only = _why_not_ask_the_hub(repo_id)
     try:
         folder = Path(
             _within(
@@ -196,16 +239,16 @@ def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
                 repo_id,
                 revision=revision,
                 allow_patterns=HUB_FILES,
-                local_files_only=offline,
+                local_files_only=cache_only is not None,
                 etag_timeout=5,
             )
         )
     except Exception as error:  # network, auth, missing repo/revision, read-only cache...
-        where = f"hub:{repo_id}@{revision or 'main'}"
-        if offline:
-            raise WeightsError(f"{where}: {offline_reason}") from error
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        raise WeightsError(f"{where}: {type(error).__name__}: {first_line}") from error
+        no_copy = isinstance(error, LocalEntryNotFoundError) and not isinstance(
+            error, _INCOMPLETE_SNAPSHOT
+        )
+        reason = cache_only if cache_only and no_copy else _what_the_hub_said(error)
+        raise WeightsError(f"hub:{repo_id}@{revision or 'main'}: {reason}") from error
     net = _load_pretrained_dir(folder)
     return net, f"hub:{repo_id}@{folder.name}"
 
