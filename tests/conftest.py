@@ -1,25 +1,60 @@
-"""Shared fixtures: data paths beside the project, a checkpoint the tests write themselves."""
+"""Shared fixtures: data paths beside the project, a checkpoint the tests write themselves,
+the Hub environment every test starts from, and a stand-in for the Hub on loopback."""
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
 import os
-
-# gradio_client and huggingface_hub phone home unless told not to; tests stay on loopback.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import torch
 
-from interpret.model import Net, hub_config
+# ------------------------------------------------------------- the session's Hub environment
+# Tests own their environment: whatever HF_* settings the shell has (HF_HUB_OFFLINE, an
+# HF_ENDPOINT, a token, a cache holding real downloads), every test and every subprocess it
+# starts sees the same state: offline, an endpoint on a loopback port where nothing listens (a
+# socket bound but never listening: connections are refused at once, and no other program can
+# take the port), and an empty Hub home. huggingface_hub reads these at import into
+# huggingface_hub.constants, so this runs before anything imports it. A test that wants the Hub
+# online points huggingface_hub.constants at a `HubStandIn` (see `use_hub`).
+HUB_SETTINGS = ("HF_", "HUGGINGFACE_", "HUGGING_FACE_", "TRANSFORMERS_OFFLINE")
+WEIGHTS_SETTINGS = ("INTERPRET_WEIGHTS", "INTERPRET_MODEL_REPO", "INTERPRET_MODEL_REVISION")
+if "huggingface_hub" in sys.modules:  # a plugin got there first: its constants are not ours
+    pytest.exit("huggingface_hub was imported before tests/conftest.py set its environment", 3)
+_CLOSED_PORT = socket.socket()
+_CLOSED_PORT.bind(("127.0.0.1", 0))  # bound for the whole session, never listening
+CLOSED_HUB = f"http://127.0.0.1:{_CLOSED_PORT.getsockname()[1]}"
+SESSION_HF_HOME = tempfile.mkdtemp(prefix="interpret-tests-hf-home-")
+atexit.register(shutil.rmtree, SESSION_HF_HOME, ignore_errors=True)
+for _name in [n for n in os.environ if n.startswith(HUB_SETTINGS) or n in WEIGHTS_SETTINGS]:
+    del os.environ[_name]
+os.environ.update(
+    HF_ENDPOINT=CLOSED_HUB,
+    HF_HUB_OFFLINE="1",
+    HF_HOME=SESSION_HF_HOME,
+    HF_HUB_DISABLE_TELEMETRY="1",
+    GRADIO_ANALYTICS_ENABLED="False",  # gradio_client phones home unless told not to
+)
+
+import torch  # noqa: E402
+from huggingface_hub import constants as hub_constants  # noqa: E402
+
+from interpret.model import Net, hub_config  # noqa: E402
+
+assert hub_constants.ENDPOINT == CLOSED_HUB and hub_constants.HF_HUB_OFFLINE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -62,30 +97,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path
-) -> Iterator[str]:
-    """`python app.py` on a free loopback port, offline, with the test weights and examples;
-    a test module's APP_ENV dict adds environment variables."""
+@contextmanager
+def running_app(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
+    """`python app.py` in `cwd` with `env` on a free loopback port; yields its URL once it
+    serves, fails the test (with the log) if it exits or is not ready in APP_START_LIMIT_S."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))}
-    env.pop("SPACE_ID", None)
-    env.update(
-        INTERPRET_WEIGHTS=str(pretrained_dir),
-        INTERPRET_MODEL_REPO="",
-        HF_HUB_OFFLINE="1",
-        GRADIO_SERVER_NAME="127.0.0.1",
-        GRADIO_SERVER_PORT=str(port),
-        GRADIO_TEMP_DIR=str(tmp_path_factory.mktemp("gradio")),
-    )
-    env.update(getattr(request.module, "APP_ENV", {}))
-    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = env | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
     url = f"http://127.0.0.1:{port}/"
     started = time.monotonic()
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output, stderr=output
+            [sys.executable, "app.py"], cwd=cwd, env=env, stdout=output, stderr=output
         )
     try:
         while True:
@@ -107,3 +129,121 @@ def app_url(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def app_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path
+) -> Iterator[str]:
+    """`python app.py` on a free loopback port, offline, with the test weights and examples;
+    a test module's APP_ENV dict adds environment variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))}
+    env.pop("SPACE_ID", None)
+    env.update(
+        INTERPRET_WEIGHTS=str(pretrained_dir),
+        INTERPRET_MODEL_REPO="",
+        HF_HUB_OFFLINE="1",
+        GRADIO_TEMP_DIR=str(tmp_path_factory.mktemp("gradio")),
+    )
+    env.update(getattr(request.module, "APP_ENV", {}))
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    with running_app(env, ROOT, log) as url:
+        yield url
+
+
+# ------------------------------------------------------------- a stand-in for the Hub
+
+HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+class HubStandIn(ThreadingHTTPServer):
+    """Answers, on loopback, the few Hub calls `snapshot_download` makes, as huggingface.co does:
+    the repos in `repos` (name -> files) at commit `commit`, and for anything else 404 with
+    ``X-Error-Code: RepoNotFound`` (``RevisionNotFound`` for another revision of a repo it
+    holds), the headers huggingface_hub turns into its errors. `requests` lists what it got;
+    `delay_s` holds each answer back, for a Hub that answers too late."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _HubStandInHandler)
+        self.repos: dict[str, dict[str, bytes]] = {}
+        self.commit = HUB_COMMIT
+        self.requests: list[str] = []
+        self.delay_s = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+
+class _HubStandInHandler(BaseHTTPRequestHandler):
+    server: HubStandIn
+
+    def log_message(self, *args) -> None:
+        return None
+
+    def _reply(self, status: int, body: bytes, **headers: str) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, value: object) -> None:
+        self._reply(200, json.dumps(value).encode(), Content_Type="application/json")
+
+    def _missing(self, code: str) -> None:
+        body = json.dumps({"error": f"{code} (stand-in)"}).encode()
+        self._reply(404, body, X_Error_Code=code, Content_Type="application/json")
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        self.server.requests.append(f"{self.command} {self.path}")
+        time.sleep(self.server.delay_s)
+        path, commit = self.path.split("?")[0], self.server.commit
+        for repo, files in self.server.repos.items():
+            if path.startswith(f"/api/models/{repo}/revision/"):
+                if path.rsplit("/", 1)[1] not in ("main", commit):
+                    return self._missing("RevisionNotFound")
+                siblings = [{"rfilename": name} for name in files]
+                return self._json({"id": repo, "sha": commit, "siblings": siblings})
+            if path.startswith(f"/api/models/{repo}/tree/"):
+                return self._json(
+                    [
+                        {"type": "file", "path": name, "size": len(data), "oid": f"{i:040x}"}
+                        for i, (name, data) in enumerate(files.items())
+                    ]
+                )
+            if path.startswith(f"/{repo}/resolve/{commit}/"):
+                data = files[path.rsplit("/", 1)[1]]
+                etag = f'"{hashlib.sha1(data).hexdigest()}"'
+                return self._reply(200, data, X_Repo_Commit=commit, ETag=etag)
+        return self._missing("RepoNotFound")
+
+
+@pytest.fixture
+def hub_stand_in() -> Iterator[HubStandIn]:
+    """A running `HubStandIn` holding no repo (every repo: not found) until a test adds some."""
+    server = HubStandIn()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def use_hub(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str, cache: Path, *, offline: bool = False
+) -> None:
+    """Point huggingface_hub, in this process, at `endpoint` and `cache` (its constants are
+    read at import, so setting the environment now would change nothing)."""
+    monkeypatch.setattr(hub_constants, "ENDPOINT", endpoint)
+    template = endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    monkeypatch.setattr(hub_constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", offline)

@@ -1,10 +1,12 @@
 """Issue 5's remaining reliability cases, beside test_app, test_preprocess, test_fuzz, test_weights.
 
 (a) Unusable shipped weights: `python app.py` refuses to start, naming the file.
-(b) A failing Hub, through the library's default resolution: offline with a fake cache, and
-    online against a fake Hub on loopback. Each falls back to the shipped weights within 2 s
-    with exactly one warning line. Nothing here can reach beyond 127.0.0.1: name lookups of
-    any other host fail (and fail the test).
+(b) A failing Hub, through the library's default resolution: unreachable with a fake cache,
+    and online against conftest's stand-in for the Hub on loopback; a cache that cannot be
+    written (a file where a folder should be: this stops root too). Each falls back to the
+    shipped weights fast with exactly one warning line, or serves a usable cached copy. And
+    `python app.py` against a Hub without the default repo. Nothing here can reach beyond
+    127.0.0.1: name lookups of any other host fail (and fail the test).
 (c) A property-based fuzz through gradio_client: random bytes and settings get a result or
     the app's own refusal, and the server serves normally afterwards.
 (d) Oversized uploads and decompression bombs through the client.
@@ -13,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -24,17 +25,15 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, example
+from conftest import CLOSED_HUB, HUB_COMMIT, ROOT, HubStandIn, example, running_app, use_hub
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, event, given, settings
@@ -48,8 +47,11 @@ from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
 pytestmark = pytest.mark.timeout(300)
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-FALLBACK_LIMIT_S = 2.0
+COMMIT = HUB_COMMIT
+# A fallback takes ~0.1 s here. The bound separates it from what it replaces (huggingface_hub's
+# ~23 s of retries, our 10 s download deadline) with room for a busy 2-core machine; the figure
+# is printed.
+FALLBACK_LIMIT_S = 5.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 APP_WORDS = ("This image can't be used: ", "Invalid setting: ", "No image yet")
 GENERIC_WORDS = ("upstream", "Exception", "could not preprocess", "Something went wrong")
@@ -153,19 +155,20 @@ def shipped(tmp_path: Path, pretrained_dir: Path, monkeypatch: pytest.MonkeyPatc
 def hub(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback_only: list[str], shipped: Path
 ) -> Path:
-    """A Hub setting pointing at a closed loopback port (unreachable, instantly) and an empty
+    """The Hub unreachable (conftest's closed loopback port: refused at once) and an empty
     cache in tmp; tests that want an answering Hub use `fake_hub`. Returns the cache."""
     cache = tmp_path / "hub-cache"
     cache.mkdir()
-    endpoint = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
-    monkeypatch.setattr(weights.hub_constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(weights.hub_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(weights.hub_constants, "ENDPOINT", endpoint)
-    template = endpoint + "/{repo_id}/resolve/{revision}/{filename}"
-    monkeypatch.setattr(weights.hub_constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+    use_hub(monkeypatch, CLOSED_HUB, cache)
     monkeypatch.setenv("INTERPRET_MODEL_REPO", "owner/cifar-net")
     monkeypatch.delenv("INTERPRET_MODEL_REVISION", raising=False)
     return cache
+
+
+def _unwritable(tmp_path: Path) -> Path:
+    """A cache path that cannot be made, whoever runs the test: its parent is a regular file."""
+    (tmp_path / "not-a-folder").write_text("")
+    return tmp_path / "not-a-folder" / "hub-cache"
 
 
 def _snapshot_files(source: Path) -> dict[str, bytes]:
@@ -189,6 +192,7 @@ def _load_with_fallback(caplog: pytest.LogCaptureFixture) -> tuple[Net, list[str
     with caplog.at_level(logging.INFO):
         net = load_model()
     seconds = time.perf_counter() - started
+    print(f"resolved in {seconds:.2f} s")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     return net, warnings, seconds
 
@@ -214,14 +218,17 @@ def _cached(source: Path, damage: str, scratch: Path) -> dict[str, bytes]:
     return files
 
 
+UNREACHABLE = f"Hub unreachable ({CLOSED_HUB}) and no cached copy"
+
+
 @pytest.mark.parametrize(
     ("case", "reasons"),
     [
-        ("missing repo", ["hub:owner/cifar-net@main: Hub unreachable and no cached copy"]),
-        ("missing revision", ["hub:owner/cifar-net@nonexistent: Hub unreachable"]),
+        ("missing repo", [f"hub:owner/cifar-net@main: {UNREACHABLE}"]),
+        ("missing revision", [f"hub:owner/cifar-net@nonexistent: {UNREACHABLE}"]),
         ("corrupt", [f"snapshots/{COMMIT}/model.safetensors: not a readable safetensors"]),
         ("wrong shape", [f"snapshots/{COMMIT}/model.safetensors: weights do not fit Net"]),
-        ("read-only, empty", ["hub:owner/cifar-net@main: Hub unreachable and no cached copy"]),
+        ("unwritable, empty", ["hub:owner/cifar-net@main: cache ", "not writable (Not a direc"]),
     ],
 )
 def test_unreachable_hub_and_a_bad_cache_fall_back_once_and_fast(
@@ -238,106 +245,51 @@ def test_unreachable_hub_and_a_bad_cache_fall_back_once_and_fast(
         monkeypatch.setenv("INTERPRET_MODEL_REVISION", "nonexistent")
     elif case in ("corrupt", "wrong shape"):
         _fake_cache(hub, "owner/cifar-net", _cached(shipped, case, tmp_path))
-    elif case == "read-only, empty":
-        hub.chmod(0o555)  # root ignores the bits; offline, nothing is written anyway
-    try:
-        net, warnings, seconds = _load_with_fallback(caplog)
-    finally:
-        hub.chmod(0o755)
+    elif case == "unwritable, empty":
+        unwritable = _unwritable(tmp_path)
+        monkeypatch.setattr(weights.hub_constants, "HF_HUB_CACHE", str(unwritable))
+        reasons = [*reasons, f"cache {unwritable} not writable", "and it holds no copy"]
+    net, warnings, seconds = _load_with_fallback(caplog)
     _assert_one_clear_fallback(net, warnings, seconds, shipped, *reasons)
 
 
-def test_read_only_cache_with_a_copy_serves_it_without_a_warning(
-    hub: Path, pretrained_dir: Path, caplog: pytest.LogCaptureFixture
+@pytest.fixture
+def fake_hub(
+    hub: Path, monkeypatch: pytest.MonkeyPatch, hub_stand_in: HubStandIn
+) -> Iterator[HubStandIn]:
+    """conftest's stand-in for the Hub, answering on loopback; its `repos` say what it holds."""
+    use_hub(monkeypatch, hub_stand_in.endpoint, hub)
+    yield hub_stand_in
+
+
+@pytest.mark.parametrize("hub_state", ["unreachable", "offering a newer commit"])
+def test_unwritable_cache_with_a_copy_serves_it_without_a_warning(
+    fake_hub: HubStandIn,
+    hub: Path,
+    pretrained_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    hub_state: str,
 ) -> None:
-    """Offline, a cached snapshot needs no writing: a read-only cache is no reason to fall back."""
+    """A cache that holds a copy but takes no download (huggingface_hub's lock folder is a
+    regular file: no lock can be made, whoever runs this): the copy is used, no warning. With a
+    newer commit on the Hub, trying to download it would fail and fall back to the shipped
+    weights; the cache's copy is what this deployment provided."""
     _fake_cache(hub, "owner/cifar-net", _snapshot_files(pretrained_dir))
-    for path in sorted(hub.rglob("*"), reverse=True):
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    hub.chmod(0o555)
-    try:
-        net, warnings, seconds = _load_with_fallback(caplog)
-    finally:
-        for path in [hub, *hub.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
+    (hub / ".locks").write_text("")
+    if hub_state == "unreachable":
+        use_hub(monkeypatch, CLOSED_HUB, hub)
+    else:
+        fake_hub.repos["owner/cifar-net"] = _snapshot_files(pretrained_dir)
+        fake_hub.commit = "f" * 40
+    net, warnings, seconds = _load_with_fallback(caplog)
     assert net.weights_source == f"hub:owner/cifar-net@{COMMIT}"
     assert warnings == [] and seconds < FALLBACK_LIMIT_S
-
-
-class _FakeHub(ThreadingHTTPServer):
-    """Answers the few Hub calls snapshot_download makes, for the repos in `repos`."""
-
-    daemon_threads = True
-    repos: dict[str, dict[str, bytes]]
-    requests: list[str]
-
-
-class _FakeHubHandler(BaseHTTPRequestHandler):
-    server: _FakeHub
-
-    def log_message(self, *args) -> None:
-        return None
-
-    def _reply(self, status: int, body: bytes, **headers: str) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, value: object) -> None:
-        self._reply(200, json.dumps(value).encode(), Content_Type="application/json")
-
-    def _missing(self, code: str) -> None:
-        body = json.dumps({"error": f"{code} (fake Hub)"}).encode()
-        self._reply(404, body, X_Error_Code=code, Content_Type="application/json")
-
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        self.server.requests.append(f"{self.command} {self.path}")
-        path = self.path.split("?")[0]
-        for repo, files in self.server.repos.items():
-            if path.startswith(f"/api/models/{repo}/revision/"):
-                if path.rsplit("/", 1)[1] not in ("main", COMMIT):
-                    return self._missing("RevisionNotFound")
-                siblings = [{"rfilename": name} for name in files]
-                return self._json({"id": repo, "sha": COMMIT, "siblings": siblings})
-            if path.startswith(f"/api/models/{repo}/tree/"):
-                return self._json(
-                    [
-                        {"type": "file", "path": name, "size": len(data), "oid": f"{i:040x}"}
-                        for i, (name, data) in enumerate(files.items())
-                    ]
-                )
-            if path.startswith(f"/{repo}/resolve/{COMMIT}/"):
-                data = files[path.rsplit("/", 1)[1]]
-                etag = f'"{hashlib.sha1(data).hexdigest()}"'
-                return self._reply(200, data, X_Repo_Commit=COMMIT, ETag=etag)
-        return self._missing("RepoNotFound")
-
-
-@pytest.fixture
-def fake_hub(hub: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_FakeHub]:
-    """A Hub on loopback that answers; its `repos` say what it holds."""
-    server = _FakeHub(("127.0.0.1", 0), _FakeHubHandler)
-    server.repos, server.requests = {}, []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setattr(weights.hub_constants, "ENDPOINT", endpoint)
-    template = endpoint + "/{repo_id}/resolve/{revision}/{filename}"
-    monkeypatch.setattr(weights.hub_constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
-    yield server
-    server.shutdown()
-    server.server_close()
+    assert fake_hub.requests == []
 
 
 def test_the_fake_hub_serves_a_good_repo(
-    fake_hub: _FakeHub, hub: Path, shipped: Path, caplog: pytest.LogCaptureFixture
+    fake_hub: HubStandIn, hub: Path, shipped: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The fake answers as the Hub does: a good repo is downloaded and used, no warning."""
     fake_hub.repos["owner/cifar-net"] = _snapshot_files(shipped)
@@ -349,14 +301,14 @@ def test_the_fake_hub_serves_a_good_repo(
 @pytest.mark.parametrize(
     ("case", "reasons"),
     [
-        ("missing repo", ["hub:owner/cifar-net@main: RepositoryNotFoundError"]),
-        ("missing revision", ["hub:owner/cifar-net@nonexistent: RevisionNotFoundError"]),
+        ("missing repo", ["hub:owner/cifar-net@main: repository not found on the Hub (http"]),
+        ("missing revision", ["hub:owner/cifar-net@nonexistent: revision not found on the Hub"]),
         ("corrupt", [f"snapshots/{COMMIT}/model.safetensors: not a readable safetensors"]),
         ("wrong shape", [f"snapshots/{COMMIT}/model.safetensors: weights do not fit Net"]),
     ],
 )
 def test_answering_hub_without_usable_weights_falls_back_once_and_fast(
-    fake_hub: _FakeHub,
+    fake_hub: HubStandIn,
     shipped: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -373,21 +325,22 @@ def test_answering_hub_without_usable_weights_falls_back_once_and_fast(
 
 
 def test_unwritable_cache_with_an_answering_hub_falls_back_with_one_line(
-    fake_hub: _FakeHub,
+    fake_hub: HubStandIn,
     shipped: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A cache that cannot be written (a file where its parent folder should be: root ignores
-    permission bits, this stops root too) while the Hub offers a good download."""
+    """A cache that cannot be made (a file where its parent folder should be: root ignores
+    permission bits, this stops root too) while the Hub offers a good download: nothing is
+    asked of the Hub, the line names the cache."""
     fake_hub.repos["owner/cifar-net"] = _snapshot_files(shipped)
-    (tmp_path / "not-a-folder").write_text("")
-    unwritable = tmp_path / "not-a-folder" / "hub-cache"
+    unwritable = _unwritable(tmp_path)
     monkeypatch.setattr(weights.hub_constants, "HF_HUB_CACHE", str(unwritable))
     net, warnings, seconds = _load_with_fallback(caplog)
-    assert net.weights_source.startswith("shipped:")  # this part holds today
-    _assert_one_clear_fallback(net, warnings, seconds, shipped, "Not a directory")
+    reasons = [f"cache {unwritable} not writable (Not a directory", "and it holds no copy"]
+    _assert_one_clear_fallback(net, warnings, seconds, shipped, *reasons)
+    assert fake_hub.requests == []
 
 
 def test_a_consistent_snapshot_of_another_shape_falls_back(
@@ -398,6 +351,41 @@ def test_a_consistent_snapshot_of_another_shape_falls_back(
     _fake_cache(hub, "owner/cifar-net", _snapshot_files(other))
     net, warnings, seconds = _load_with_fallback(caplog)
     _assert_one_clear_fallback(net, warnings, seconds, shipped, "do not fit Net")
+
+
+@pytest.mark.slow
+def test_app_on_a_hub_without_the_default_repo_starts_on_the_shipped_weights_and_says_why(
+    tmp_path: Path, pretrained_dir: Path, hub_stand_in: HubStandIn
+) -> None:
+    """A Space today: the Hub answers, and the default repo does not exist there (404 with
+    X-Error-Code: RepoNotFound, as huggingface.co answers). `python app.py` with nothing
+    configured looks once, starts on its shipped weights and its log says why in one line."""
+    shipped_files = _snapshot_files(pretrained_dir)
+    config = json.loads(shipped_files["config.json"])
+    root = _app_copy(tmp_path / "app", shipped_files["model.safetensors"], config)
+    env = _clean_env(
+        HF_ENDPOINT=hub_stand_in.endpoint,
+        HF_HUB_CACHE=str(tmp_path / "hub-cache"),
+        GRADIO_TEMP_DIR=str(tmp_path / "gradio"),
+    )
+    del env["HF_HUB_OFFLINE"]
+    log = tmp_path / "app.log"
+    with running_app(env, root, log) as url:
+        assert httpx.get(url, timeout=30).status_code == 200
+    lines = log.read_text().splitlines()
+    warnings = [line for line in lines if " WARNING " in line]
+    reason = (
+        f"hub:{weights.DEFAULT_REPO}@main: repository not found on the Hub "
+        f"({hub_stand_in.endpoint}; a private one needs HF_TOKEN)"
+    )
+    assert len(warnings) == 1, lines
+    assert warnings[0].endswith(f"Using the shipped weights in {root / 'weights'}: {reason}")
+    in_use = f"Weights in use: shipped:{root / 'weights' / 'model.safetensors'} (sha256 "
+    assert any(in_use in line for line in lines), lines
+    # One look-up, no retries: a 404 is an answer, not a reason to wait.
+    looked_up = [r for r in hub_stand_in.requests if "/api/models/" in r]
+    assert looked_up == [f"GET /api/models/{weights.DEFAULT_REPO}/revision/main"], looked_up
+    print("the stand-in was asked:", hub_stand_in.requests)
 
 
 # ---------------------------------------------------------------- (c)-(e) the running app
