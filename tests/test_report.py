@@ -1,51 +1,67 @@
-"""scripts/faithfulness_report.py: CSV, plot, summary, and resuming without recomputing."""
+"""scripts/faithfulness_report.py: CSV, plot, summary, and resuming without recomputing.
+
+It runs on the synthetic CIFAR-10-layout ImageFolder and weights trained on it
+(tests/synthetic_data.py), so it needs nothing beside the project.
+"""
 
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHARED
+from synthetic_data import TEST_PER_CLASS, run_script, synthetic_cifar10, synthetic_weights
+
+from interpret.data import cifar10_dataset, load_uint8, predict
+from interpret.weights import load_model
 
 
-def run_report(out, images: int, weights) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "scripts/faithfulness_report.py",
-            "--images",
-            str(images),
-            "--methods",
-            "saliency,integrated_gradients",
-            "--nt-samples",
-            "4",
-            "--weights",
-            str(weights),
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+def run_report(out: Path, images: int, weights: Path, data_dir: Path) -> None:
+    run_script(
+        "faithfulness_report.py",
+        "--data-dir",
+        data_dir,
+        "--images",
+        images,
+        "--methods",
+        "saliency,integrated_gradients",
+        "--nt-samples",
+        "4",
+        "--weights",
+        weights,
+        "--out",
+        out,
     )
 
 
-def test_report_writes_and_resumes(tmp_path, pretrained_dir) -> None:
-    if not (SHARED / "cifar10" / "test").is_dir():
-        pytest.skip("../shared/cifar10 not available")
-    first = run_report(tmp_path, 2, pretrained_dir)
-    assert first.returncode == 0, first.stderr
-    second = run_report(tmp_path, 3, pretrained_dir)
-    assert second.returncode == 0, second.stderr
-    with (tmp_path / "faithfulness.csv").open() as handle:
+def test_report_writes_and_resumes(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data_dir, weights = synthetic_cifar10(tmp_path_factory), synthetic_weights(tmp_path_factory)
+    run_report(tmp_path, 2, weights, data_dir)
+    table = tmp_path / "faithfulness.csv"
+    first_rows = table.read_text().splitlines()
+    run_report(tmp_path, 3, weights, data_dir)
+    assert table.read_text().splitlines()[: len(first_rows)] == first_rows  # appended, kept
+    with table.open() as handle:
         rows = list(csv.DictReader(handle))
     pairs = [(row["index"], row["method"]) for row in rows]
     assert len(pairs) == len(set(pairs)) == 6  # image 3 added, images 1-2 not recomputed
-    labels = {row["label"] for row in rows}
-    assert len(labels) == 3  # class-balanced: three different classes
+    # Class-balanced: the first image of each of the first three classes, with its true label
+    # and the prediction of the given weights for that very image.
+    indices = [0, TEST_PER_CLASS, 2 * TEST_PER_CLASS]
+    images, labels = load_uint8(cifar10_dataset(data_dir, train=False), indices)
+    predictions = predict(load_model(weights, device="cpu"), images)
+    expected = {
+        (str(i), str(int(label)), str(int(predicted)))
+        for i, label, predicted in zip(indices, labels, predictions)
+    }
+    assert {(row["index"], row["label"], row["prediction"]) for row in rows} == expected
+    assert labels.tolist() == [0, 1, 2]
+    for row in rows:
+        assert 0 <= float(row["deletion_auc"]) <= 1 and 0 <= float(row["insertion_auc"]) <= 1
+        assert row["sanity_flagged"] in {"0", "1"}
     summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("3 CIFAR-10 test images, weights ")
     assert "| Integrated Gradients |" in summary and "| Saliency |" in summary
     assert (tmp_path / "faithfulness.png").stat().st_size > 10_000

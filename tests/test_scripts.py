@@ -1,26 +1,37 @@
 """End-to-end checks of scripts/{train,evaluate,push_to_hub}.py and interpret.data.
 
-The scripts run as subprocesses (as a user would run them) with the Hub forced offline, so
-nothing here needs the network. Tests that need the CIFAR-10 copy in ../shared skip cleanly
-where it is absent.
+The scripts run as subprocesses (as a user would run them) with the Hub forced offline, on a
+small synthetic CIFAR-10-layout ImageFolder the session writes itself (tests/synthetic_data.py),
+so a fresh clone runs every script end to end. Only the measurement of the shipped weights'
+real accuracy needs the CIFAR-10 copy in ../shared, and skips cleanly where it is absent.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
+import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from synthetic_data import (
+    EPOCHS,
+    MIN_TOP1,
+    TEST_PER_CLASS,
+    TRAIN_LIMIT,
+    run_script,
+    synthetic_cifar10,
+    synthetic_image,
+    synthetic_weights,
+)
+from torchvision.transforms.functional import pil_to_tensor
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = REPO.parent / "shared"
 CIFAR = SHARED / "cifar10"
-REFERENCE = SHARED / "reference" / "cifar_torchvision.pt"
 SHIPPED = REPO / "weights"
 METRICS_KEYS = {
     "test_top1",
@@ -33,21 +44,14 @@ METRICS_KEYS = {
     "torch_version",
     "date",
 }
+TEST_IMAGES = 10 * TEST_PER_CLASS
 
 needs_cifar = pytest.mark.skipif(not CIFAR.is_dir(), reason=f"{CIFAR} not present")
 
 sys.path.insert(0, str(REPO))
 from interpret import data  # noqa: E402
 from interpret.model import CLASSES  # noqa: E402
-
-
-def run_script(name: str, *args: str | Path) -> subprocess.CompletedProcess:
-    """Run scripts/<name> from the repo root, offline, failing the test on a non-zero exit."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "INTERPRET_MODEL_REPO": ""}
-    command = [sys.executable, str(REPO / "scripts" / name), *map(str, args)]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
-    return done
+from interpret.weights import load_model  # noqa: E402
 
 
 def load_script(name: str):
@@ -60,61 +64,122 @@ def load_script(name: str):
 
 
 @pytest.fixture(scope="module")
+def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic ImageFolder: 10 classes of 30 training and 10 test images."""
+    return synthetic_cifar10(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A weights folder from a tiny training run, shared by the tests that need one."""
-    if not CIFAR.is_dir():
-        pytest.skip(f"{CIFAR} not present")
-    out = tmp_path_factory.mktemp("weights")
-    run_script(
-        "train.py",
-        "--data-dir",
-        CIFAR,
-        "--out",
-        out,
-        "--limit",
-        "512",
-        "--epochs",
-        "1",
-        "--threads",
-        "1",
-    )
-    return out
+    """A weights folder from scripts/train.py on the synthetic data."""
+    return synthetic_weights(tmp_path_factory)
 
 
-def test_train_writes_loadable_folder(trained: Path) -> None:
+@pytest.fixture(scope="module")
+def rolled_reference(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Captum-style .pt state dict: the trained net with its output rows rolled by one, so it
+    predicts class k+1 wherever the trained net predicts k. Its confusion matrix is therefore
+    the trained one with the columns rolled, which tells whether --reference really scored it."""
+    state = load_model(trained, device="cpu").state_dict()
+    state["fc3.weight"] = state["fc3.weight"].roll(1, 0)
+    state["fc3.bias"] = state["fc3.bias"].roll(1, 0)
+    path = tmp_path_factory.mktemp("reference") / "rolled.pt"
+    torch.save(state, path)
+    return path
+
+
+def test_train_writes_a_folder_that_learned_the_classes(trained: Path) -> None:
     assert {"config.json", "model.safetensors", "metrics.json"} <= {
         p.name for p in trained.iterdir()
     }
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics.keys() >= METRICS_KEYS
-    assert metrics["train_images"] == 512 and metrics["epochs"] == 1
+    assert metrics["train_images"] == TRAIN_LIMIT and metrics["epochs"] == EPOCHS
+    assert metrics["test_images"] == TEST_IMAGES
     assert set(metrics["test_per_class"]) == set(CLASSES)
-    assert "--limit 512" in metrics["command"]
-    from interpret.weights import load_model
-
+    assert f"--limit {TRAIN_LIMIT}" in metrics["command"]
+    assert metrics["test_top1"] >= MIN_TOP1, metrics  # chance is 0.1
+    # Fresh images, labelled by construction rather than by any loader: a train.py that
+    # mapped folders to the wrong class indices would score near zero here.
     model = load_model(trained, device="cpu")
-    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    rng = np.random.default_rng(12345)
+    labels = torch.arange(len(CLASSES)).repeat_interleave(10)
+    images = torch.stack([pil_to_tensor(synthetic_image(int(k), rng)) for k in labels])
+    accuracy = (data.predict(model, images) == labels).float().mean().item()
+    assert accuracy >= MIN_TOP1, accuracy
 
 
-@needs_cifar
-def test_evaluate_prints_accuracies() -> None:
-    weights = REFERENCE if REFERENCE.is_file() else SHIPPED
+def test_evaluate_scores_weights_and_reference_on_the_same_images(
+    cifar: Path, trained: Path, rolled_reference: Path
+) -> None:
+    summary = json.loads(
+        run_script(
+            "evaluate.py",
+            "--data-dir",
+            cifar,
+            "--weights",
+            trained,
+            "--reference",
+            rolled_reference,
+            "--device",
+            "cpu",
+            "--json",
+        ).stdout
+    )
+    metrics = json.loads((trained / "metrics.json").read_text())
+    ours, reference = summary["results"]
+    confusion = np.array(ours["confusion"])
+    assert summary["num_images"] == TEST_IMAGES
+    assert summary["data_source"] == f"ImageFolder {cifar} test"
+    assert confusion.sum(1).tolist() == [TEST_PER_CLASS] * len(CLASSES)  # labels per folder
+    # The same weights on the same images as train.py's own final evaluation.
+    assert ours["top1"] == metrics["test_top1"] >= MIN_TOP1
+    assert ours["per_class"] == metrics["test_per_class"]
+    assert ours["top1"] == confusion.trace() / TEST_IMAGES
+    assert "model.safetensors" in ours["weights"] and "rolled.pt" in reference["weights"]
+    assert reference["confusion"] == np.roll(confusion, 1, axis=1).tolist()
+    assert reference["top1"] == np.trace(np.roll(confusion, 1, axis=1)) / TEST_IMAGES
+
+
+def parse_confusion(text: str, index: int) -> np.ndarray:
+    """The counts of evaluate.py's text block 'confusion [index]'."""
+    lines = text.splitlines()
+    start = lines.index(f"confusion [{index}]") + 2  # title, then the header row
+    return np.array([[int(n) for n in line.split()[1:]] for line in lines[start : start + 10]])
+
+
+def test_evaluate_text_report_with_a_balanced_limit(
+    cifar: Path, trained: Path, rolled_reference: Path
+) -> None:
     text = run_script(
         "evaluate.py",
         "--data-dir",
-        CIFAR,
+        cifar,
         "--weights",
-        weights,
+        trained,
         "--reference",
-        weights,
+        rolled_reference,
+        "--device",
+        "cpu",
         "--limit",
         "50",
     ).stdout
-    assert "50 images" in text and "[1] " in text and "confusion [1]" in text
+    assert f"data: ImageFolder {cifar} test, 50 images" in text
+    assert re.search(r"^\[0\] .*model\.safetensors", text, re.MULTILINE)
+    assert re.search(r"^\[1\] .*rolled\.pt", text, re.MULTILINE)
+    ours, reference = parse_confusion(text, 0), parse_confusion(text, 1)
+    assert ours.sum(1).tolist() == [5] * len(CLASSES)  # --limit 50 takes 5 of each class
+    assert np.array_equal(reference, np.roll(ours, 1, axis=1))
     (top1_row,) = [line for line in text.splitlines() if line.startswith("top-1")]
-    first, second = top1_row.split()[1:]
-    assert first == second and 0.0 <= float(first.rstrip("%")) <= 100.0
-    assert all(any(line.startswith(name) for line in text.splitlines()) for name in CLASSES)
+    printed = [float(cell.rstrip("%")) for cell in top1_row.split()[1:]]
+    assert printed == pytest.approx([2 * ours.trace(), 2 * reference.trace()], abs=0.005)
+    assert printed[0] >= 100 * MIN_TOP1
+    lines = text.splitlines()
+    (header,) = [i for i, line in enumerate(lines) if line.split()[:1] == ["class"]]
+    table = [line.split() for line in lines[header + 1 : header + 1 + len(CLASSES)]]
+    assert [row[0] for row in table] == list(CLASSES)
+    per_class = [float(row[1].rstrip("%")) for row in table]
+    assert per_class == pytest.approx((100 * ours.diagonal() / 5).tolist(), abs=0.005)
 
 
 @needs_cifar
@@ -142,6 +207,7 @@ def test_push_dry_run_writes_model_card(trained: Path, tmp_path: Path) -> None:
         "metrics.json",
         "README.md",
     }
+    assert (out / "model.safetensors").read_bytes() == (trained / "model.safetensors").read_bytes()
     card = ModelCard.load(out / "README.md")
     metrics = json.loads((out / "metrics.json").read_text())
     (result,) = card.data.eval_results
@@ -149,6 +215,8 @@ def test_push_dry_run_writes_model_card(trained: Path, tmp_path: Path) -> None:
     assert result.metric_value == pytest.approx(metrics["test_top1"], abs=1e-4)
     assert card.data.license == "mit"
     assert metrics["command"] in card.text
+    for name in CLASSES:
+        assert f"| {name} | {100 * metrics['test_per_class'][name]:.1f}% |" in card.text
 
 
 def test_balanced_indices_interleave_classes() -> None:
@@ -233,8 +301,15 @@ def test_batch_normalization_matches_the_tutorial_transform() -> None:
     assert torch.allclose(got, expected, atol=1e-6)
 
 
+def test_imagefolder_source_is_recognized(cifar: Path) -> None:
+    test_split = data.cifar10_dataset(cifar, train=False)
+    assert len(test_split) == TEST_IMAGES and tuple(test_split.classes) == CLASSES
+    assert data.dataset_labels(test_split) == [k for k in range(10) for _ in range(TEST_PER_CLASS)]
+    assert data.describe_source(cifar, train=False) == f"ImageFolder {cifar} test"
+
+
 @needs_cifar
-def test_imagefolder_source_is_recognized() -> None:
+def test_shared_imagefolder_is_the_full_test_set() -> None:
     test_split = data.cifar10_dataset(CIFAR, train=False)
     assert len(test_split) == 10_000 and tuple(test_split.classes) == CLASSES
     assert data.describe_source(CIFAR, train=False).startswith("ImageFolder ")
