@@ -43,6 +43,12 @@ COLUMNS = [
 SCORES = ["deletion_auc", "insertion_auc", "infidelity", "sensitivity_max", "sanity_final"]
 
 
+def default_data_dir() -> Path | None:
+    """../shared/cifar10 when it is there; else None, the library's download location, rather
+    than creating ../shared/cifar10 beside a fresh clone and downloading into it."""
+    return DEFAULT_DATA if DEFAULT_DATA.is_dir() else None
+
+
 def done_indices(path: Path, methods: list[str]) -> set[int]:
     """Images whose every method already has a row: skipped when resuming."""
     if not path.is_file():
@@ -124,7 +130,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--data-dir", default=str(DEFAULT_DATA), help="ImageFolder or torchvision root"
+        "--data-dir",
+        help="ImageFolder or torchvision root (default: ../shared/cifar10 beside the project when "
+        "present, else torchvision's CIFAR-10 in $INTERPRET_CIFAR10_ROOT or "
+        "~/.cache/interpret/cifar10, downloaded if missing)",
     )
     parser.add_argument("--weights", default=None, help="weights source (default: load_model())")
     parser.add_argument("--images", type=int, default=50, help="test images (class-balanced)")
@@ -138,7 +147,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     table = out / "faithfulness.csv"
     net = load_model(args.weights)
-    dataset = cifar10_dataset(args.data_dir, train=False)
+    dataset = cifar10_dataset(args.data_dir or default_data_dir(), train=False)
     chosen = balanced_indices(dataset_labels(dataset), args.images)
     skip = done_indices(table, methods)
     todo = [i for i in chosen if i not in skip]
