@@ -15,10 +15,14 @@ from captum.attr import (
     LayerAttribution,
     LayerGradCam,
     Occlusion,
+    Saliency,
 )
-from conftest import example
+from captum.metrics import infidelity, sensitivity_max
+from conftest import ROOT, example
+from scipy import ndimage
 
-from interpret import METHODS, ParamError, explain, load_model
+from interpret import CLASSES, METHODS, ParamError, explain, load_model
+from interpret.baselines import make_baseline
 from interpret.faithfulness import _curve_inputs, pixel_order
 from interpret.preprocess import model_image, to_tensor
 
@@ -31,6 +35,12 @@ def net(reference_path):
 @pytest.fixture(scope="module")
 def image_tensor() -> torch.Tensor:
     return to_tensor(model_image(example(3)))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The weights in the repository: these tests run on a fresh clone, without ../shared."""
+    return load_model(ROOT / "weights", device="cpu")
 
 
 def test_at_least_twelve_methods_each_explained() -> None:
@@ -167,3 +177,149 @@ def test_agreement_matrix_and_versions(net) -> None:
     details = result.to_dict()
     assert details["agreement"]["methods"] == keys
     assert set(details["versions"]) == {"interpret", "torch", "captum"}
+
+
+# ------------------------------------------------ infidelity and max-sensitivity, from Captum
+# The settings the README and interpret.faithfulness document: a random 8x8 square replaced by
+# the baseline, 64 samples drawn from a generator seeded with the request's seed (top, then
+# left, per sample); uniform input noise within 0.02, 5 samples, after torch.manual_seed(seed).
+SQUARE, INFIDELITY_SAMPLES, RADIUS, SENSITIVITY_SAMPLES = 8, 64, 0.02, 5
+
+
+def square_removal(baseline: torch.Tensor, seed: int, times_input: bool):
+    generator = torch.Generator().manual_seed(seed)
+
+    def perturb(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mask = torch.zeros(batch.shape[0], 1, 32, 32)
+        for i in range(batch.shape[0]):
+            top = int(torch.randint(0, 32 - SQUARE + 1, (1,), generator=generator))
+            left = int(torch.randint(0, 32 - SQUARE + 1, (1,), generator=generator))
+            mask[i, :, top : top + SQUARE, left : left + SQUARE] = 1
+        removed = torch.where(mask.bool(), baseline, batch)
+        # Maps that already hold (input - baseline) are summed over the square; gradients
+        # are multiplied by the change.
+        return (mask.expand_as(batch) if times_input else batch - removed), removed
+
+    return perturb
+
+
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
+@pytest.mark.parametrize("contrast", [None, "ship"])
+def test_infidelity_and_max_sensitivity_equal_direct_captum_calls(shipped, contrast) -> None:
+    seed, n_steps = 7, 8
+    methods = ["saliency", "integrated_gradients"]
+    result = explain(
+        shipped,
+        example(3),
+        methods,
+        "airplane",
+        contrast=contrast,
+        seed=seed,
+        n_steps=n_steps,
+        faithfulness=True,
+        overlays=False,
+    )
+    inputs = to_tensor(model_image(example(3)))
+    if contrast is None:
+        forward, target = shipped, 0
+    else:  # the maps explain logit[airplane] - logit[ship]: so do both scores
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            logits = shipped(x)
+            return logits[:, 0:1] - logits[:, CLASSES.index(contrast) : CLASSES.index(contrast) + 1]
+
+        target = 0
+    explainers = {
+        "saliency": lambda x, target: Saliency(forward).attribute(x, target=target, abs=True),
+        "integrated_gradients": lambda x, target: IntegratedGradients(forward).attribute(
+            x, baselines=0.0, target=target, n_steps=n_steps
+        ),
+    }
+    for key in methods:
+        attribution = torch.from_numpy(result.attributions[key]).unsqueeze(0)
+        perturb = square_removal(inputs * 0, seed, METHODS[key].times_input)
+        with torch.no_grad():
+            expected = infidelity(
+                forward,
+                perturb,
+                inputs,
+                attribution,
+                target=target,
+                n_perturb_samples=INFIDELITY_SAMPLES,
+                normalize=True,
+            ).item()
+        scores = result.faithfulness[key]
+        assert scores["infidelity"] == pytest.approx(expected, rel=1e-5), key
+        torch.manual_seed(seed)
+        expected = sensitivity_max(
+            explainers[key],
+            inputs,
+            perturb_radius=RADIUS,
+            n_perturb_samples=SENSITIVITY_SAMPLES,
+            target=torch.tensor([target]),
+        ).item()
+        # Both recompute the maps of perturbed inputs (ours on the fast path for IG): float32
+        # rounding of a ratio of norms.
+        assert scores["sensitivity_max"] == pytest.approx(expected, rel=1e-3), key
+        assert expected > 0 and scores["infidelity"] > 0
+
+
+# ------------------------------------------------------- baselines, built here from their words
+def blurred(inputs: torch.Tensor) -> np.ndarray:
+    """A Gaussian of sigma 4 px, 31 taps (radius 15), edges mirrored without repeating the
+    edge pixel: scipy's own filter, in float64."""
+    return ndimage.gaussian_filter(
+        inputs.double().numpy(), sigma=(0, 0, 4, 4), mode="mirror", truncate=15 / 4
+    )
+
+
+def in_model_space(pixels: np.ndarray) -> np.ndarray:
+    """[0, 1] pixels as the tutorial's Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)) maps them."""
+    return (pixels - 0.5) / 0.5
+
+
+def independent_baseline(kind: str, inputs: torch.Tensor, seed: int) -> np.ndarray:
+    shape = tuple(inputs.shape)
+    if kind == "zeros":  # the tutorial's input * 0: mid-gray
+        return np.zeros(shape)
+    if kind == "black":
+        return np.full(shape, -1.0)
+    if kind == "blur":
+        return blurred(inputs)
+    if kind == "noise":  # one uniform draw in pixel space from a CPU generator seeded `seed`
+        draw = torch.rand((1, *shape[1:]), generator=torch.Generator().manual_seed(seed))
+        return np.broadcast_to(in_model_space(draw.double().numpy()), shape).copy()
+    if kind == "mean":  # the CIFAR-10 training set's per-channel mean, in [0, 1]
+        mean = np.array([0.4914, 0.4822, 0.4465]).reshape(1, 3, 1, 1)
+        return np.broadcast_to(in_model_space(mean), shape).copy()
+    raise AssertionError(kind)
+
+
+BASELINE_KINDS = ["zeros", "black", "blur", "noise", "mean"]
+
+
+@pytest.mark.parametrize("kind", BASELINE_KINDS)
+def test_baselines_equal_their_independent_construction(kind: str) -> None:
+    inputs = torch.cat([to_tensor(model_image(example(i))) for i in (3, 8)])
+    for seed in (0, 11):
+        expected = independent_baseline(kind, inputs, seed)
+        built = make_baseline(kind, inputs, seed)
+        assert built.shape == inputs.shape and built.dtype == torch.float32
+        np.testing.assert_allclose(built.numpy(), expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", BASELINE_KINDS)
+def test_explain_integrates_from_that_baseline(shipped, kind: str) -> None:
+    """IG's reported delta is sum(map) - (f(x) - f(baseline)). Recomputed here with the
+    baseline built above, it agrees only if explain really started from that baseline."""
+    seed, target = 5, 3
+    result = explain(
+        shipped, example(8), "integrated_gradients", target, baseline=kind, seed=seed, n_steps=16
+    )
+    inputs = to_tensor(model_image(example(8)))
+    reference = torch.from_numpy(independent_baseline(kind, inputs, seed)).float()
+    with torch.no_grad():
+        score, start = shipped(torch.cat([inputs, reference]))[:, target].double()
+    total = float(result.attributions["integrated_gradients"].astype(np.float64).sum())
+    delta = total - float(score - start)
+    assert result.deltas["integrated_gradients"] == pytest.approx(delta, abs=2e-5)
