@@ -7,18 +7,16 @@ import pytest
 from captum.attr import visualization as viz
 from conftest import example
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from interpret import METHODS, explain, render
 from interpret.model import CLASSES
 from interpret.render import (
-    BACKGROUND,
     CAPTION_HEIGHT,
-    MUTED,
     TEXT,
     _caption,
-    _text,
     blend,
     card,
     normalize_attribution,
@@ -47,9 +45,34 @@ def captum_pixels(attribution: np.ndarray, image: np.ndarray, sign: str, perc: f
         plt_fig_axis=(figure, axis),
         use_pyplot=False,
     )
+    return pixels_of(figure)
+
+
+def pixels_of(figure: Figure) -> np.ndarray:
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+
+
+# Captum's default colormaps per sign (captum.attr.visualization), and each sign's range.
+CAPTUM_CMAPS = {
+    "all": (LinearSegmentedColormap.from_list("RdWhGn", ["red", "white", "green"]), -1, 1),
+    "positive": ("Greens", 0, 1),
+    "absolute_value": ("Blues", 0, 1),
+}
+
+
+def matplotlib_blend(normalized: np.ndarray, image: np.ndarray, sign: str) -> np.ndarray:
+    """What Captum's blended_heat_map draws for an already normalized map: the channel mean of
+    the image in gray, the map over it at alpha 0.5 (Captum itself refuses to normalize an
+    all-zero map, so this draws the two layers as it would)."""
+    cmap, low, high = CAPTUM_CMAPS[sign]
+    figure = Figure(figsize=(1, 1), dpi=32)
+    axis = figure.add_axes((0, 0, 1, 1))
+    axis.set_axis_off()
+    axis.imshow(np.mean(image.astype(np.float32) / 255, axis=2), cmap="gray")
+    axis.imshow(normalized, cmap=cmap, vmin=low, vmax=high, alpha=0.5)
+    return pixels_of(figure)
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +101,24 @@ def test_overlays_are_large_labeled_cards(result) -> None:
         assert result.caption(key).startswith(METHODS[key].label)
 
 
-def test_an_all_zero_map_renders(result) -> None:
+@pytest.mark.parametrize("sign", list(CAPTUM_CMAPS))
+def test_an_all_zero_map_renders_as_the_colormaps_zero_over_the_image(result, sign) -> None:
+    """A dead map (all zeros) shows the image under the colormap's zero, not an error."""
     zeros = np.zeros((3, 32, 32), dtype=np.float32)
-    assert not normalize_attribution(zeros, "all", 2).any()
-    card = overlay_card(zeros, np.asarray(result.image), "zero", "all", 2, "signed")
+    assert not normalize_attribution(zeros, sign, 2).any()
+    image = np.asarray(result.image)
+    ours = blend(zeros, image, sign, 2).astype(int)
+    assert np.abs(ours - matplotlib_blend(np.zeros((32, 32)), image, sign)).max() <= 3
+    card = overlay_card(zeros, image, "zero", sign, 2, "signed")
     assert card.width >= 256
 
 
-def test_constant_image_renders() -> None:
+@pytest.mark.parametrize("sign", list(CAPTUM_CMAPS))
+def test_a_constant_image_renders_as_captum_does(sign: str) -> None:
     image = np.full((32, 32, 3), 128, dtype=np.uint8)
     attribution = np.random.default_rng(0).normal(size=(3, 32, 32)).astype(np.float32)
-    assert blend(attribution, image, "absolute_value", 2).shape == (32, 32, 3)
+    ours = blend(attribution, image, sign, 2).astype(int)
+    assert np.abs(ours - captum_pixels(attribution, image, sign, 2, 32)).max() <= 3
 
 
 # Titles as explain() builds them: "<label> → <class>", or "<label> → <class> vs <other>".
@@ -130,12 +160,24 @@ def test_every_real_title_fits_on_one_line_so_cards_keep_one_height() -> None:
             assert lines == [title] and size >= 10  # one line: the strip keeps its height
 
 
-def test_a_title_that_fits_is_drawn_as_before() -> None:
+def drawn_with_pil(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, fill):
+    """Text as the caption is specified: DejaVu Sans, or where it is not installed Pillow's own
+    font, which lacks the arrow (written "->" then)."""
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        font, text = ImageFont.load_default(size=size), text.replace("→", "->")
+    draw.text(xy, text, font=font, fill=fill)
+
+
+def test_a_title_that_fits_is_drawn_as_specified() -> None:
+    """A 256 x 44 white strip, the title at (4, 4) in 15 px near-black, the subtitle at
+    (4, 25) in 11 px gray: drawn here with PIL directly, pixel for pixel."""
     title = f"{METHODS['saliency'].label} → cat"
-    expected = Image.new("RGB", (256, CAPTION_HEIGHT), BACKGROUND)
+    expected = Image.new("RGB", (256, 44), (255, 255, 255))
     draw = ImageDraw.Draw(expected)
-    _text(draw, (4, 4), title, 15, fill=TEXT)
-    _text(draw, (4, 25), SUBTITLE, 11, fill=MUTED)
+    drawn_with_pil(draw, (4, 4), title, 15, fill=(20, 20, 20))
+    drawn_with_pil(draw, (4, 25), SUBTITLE, 11, fill=(90, 90, 90))
     assert np.array_equal(np.asarray(_caption(256, title, SUBTITLE)), np.asarray(expected))
 
 
