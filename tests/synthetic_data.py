@@ -22,9 +22,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from interpret.model import CLASSES
-
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # importable from any working directory, like the scripts
+    sys.path.insert(0, str(REPO))
+
+from interpret.model import CLASSES  # noqa: E402
+
 TRAIN_PER_CLASS = 30
 TEST_PER_CLASS = 10
 TRAIN_LIMIT = 250  # class-balanced subset of the 300 training images: 25 per class
