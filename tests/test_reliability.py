@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -41,7 +42,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from safetensors.torch import save_file
 
-from interpret import explain, load_model, weights
+from interpret import Explanation, ImageError, ParamError, explain, load_model, model_image, weights
 from interpret.model import Net, hub_config
 from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
@@ -52,9 +53,13 @@ COMMIT = HUB_COMMIT
 # ~23 s of retries, our 10 s download deadline) with room for a busy 2-core machine; the figure
 # is printed.
 FALLBACK_LIMIT_S = 5.0
+# Requests that take 0.1-0.5 s here (a saliency map, a refusal at the image header): the bound
+# only tells a stuck server from a slow one on a busy machine. Speed is bench.py's business.
+HANG_GUARD_S = 30
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-APP_WORDS = ("This image can't be used: ", "Invalid setting: ", "No image yet")
-GENERIC_WORDS = ("upstream", "Exception", "could not preprocess", "Something went wrong")
+# app.py's USER_ERRORS: a refusal is the library's own reason in these words.
+APP_WORDS = {ImageError: "This image can't be used: {}.", ParamError: "Invalid setting: {}."}
+APP_SETTINGS = ("n_steps", "nt_samples", "stdevs", "baseline", "seed")  # app.py's SETTINGS
 PIXEL_LIMIT = f"the limit is {MAX_PIXELS:,} pixels"
 
 
@@ -464,13 +469,12 @@ VALID_SETTINGS = {
     "seed": st.integers(0, 2**31 - 1),
     "opacity": st.floats(0, 1),
 }
-# Method lists of strings and baselines other than lists: other types are known to reach
-# the server-error path (see the xfail test below).
 HOSTILE_SETTINGS = dict.fromkeys(VALID_SETTINGS, json_value) | {
     "methods": st.one_of(
-        st.none(), st.text(max_size=12), st.lists(st.sampled_from([*CHEAP, "?", ""]), max_size=3)
+        json_value,
+        st.text(max_size=12),
+        st.lists(st.sampled_from([*CHEAP, "?", ""]), max_size=3),
     ),
-    "baseline": json_scalar,
 }
 
 
@@ -495,6 +499,45 @@ def _refusal_text(call: Callable[[], object]) -> str | None:
     return None
 
 
+def _in_the_apps_words(error: Exception) -> str:
+    """What app.py says for a library error (HTML-escaped, as Gradio shows it as markup)."""
+    template = next(words for kind, words in APP_WORDS.items() if isinstance(error, kind))
+    return html.escape(template.format(str(error).rstrip(".")), quote=False)
+
+
+def _target_as_the_app_reads(target: object) -> object:
+    """app.resolve_target for an upload: blank or 'predicted' is the prediction; anything else
+    goes to the library as sent ('true label' cannot be drawn here)."""
+    name = target.strip().lower() if isinstance(target, str) else target
+    return None if name is None or name in ("", "predicted") else target
+
+
+def _library_answer(net: Net, path: str, options: dict) -> Explanation | str:
+    """The library's answer to an /explain request, in the order the app works: decode the
+    upload, then explain; a refusal as the app words it."""
+    try:
+        picture = model_image(path)
+        # In app.SETTINGS' order: with several bad settings, the first one checked is named.
+        settings = {name: options[name] for name in APP_SETTINGS}
+        return explain(
+            net,
+            picture,
+            options["methods"],
+            _target_as_the_app_reads(options["target"]),
+            alpha=options["opacity"],
+            overlays=False,
+            **settings,
+        )
+    except (ImageError, ParamError) as error:
+        return _in_the_apps_words(error)
+
+
+@pytest.fixture(scope="module")
+def app_net(pretrained_dir: Path) -> Net:
+    """The weights the app serves (conftest gives it `pretrained_dir`)."""
+    return load_model(pretrained_dir)
+
+
 @pytest.mark.slow
 @settings(
     max_examples=25,
@@ -503,30 +546,36 @@ def _refusal_text(call: Callable[[], object]) -> str | None:
 )
 @given(upload_and_settings=explain_requests())
 def test_random_uploads_and_settings_get_a_result_or_the_apps_refusal(
-    client: Client, uploads: Path, upload_and_settings: tuple[bytes, dict]
+    client: Client, uploads: Path, app_net: Net, upload_and_settings: tuple[bytes, dict]
 ) -> None:
+    """Whatever is sent, the app answers as the library does: the same refusal, in the app's
+    words (never Gradio's or a server error), or an explanation of the same prediction."""
     data, options = upload_and_settings
     path = _upload(uploads, data)
+    expected = _library_answer(app_net, path, options)
     try:
         gallery, _, details = client.predict(handle_file(path), **options, api_name="/explain")
     except AppError as error:
-        message = str(error)
-        event(message.split(":")[0])
-        assert message.startswith(APP_WORDS), message
-        assert not any(word in message for word in GENERIC_WORDS), message
+        event(str(error).split(":")[0])
+        assert str(error) == expected, f"the library: {expected}"
     else:
         event("explained")
-        assert len(gallery) == 1 + len(details["methods"])
+        assert isinstance(expected, Explanation), f"explained; the library refused: {expected}"
+        assert details["predicted_class"] == expected.predicted_class
+        assert details["methods"] == list(expected.methods)
+        assert len(gallery) == 1 + len(expected.methods)
 
 
 @pytest.mark.slow
 def test_after_the_fuzz_the_server_serves_normally(client: Client, pretrained_dir: Path) -> None:
-    """Runs after the fuzz (file order): the same answer as the library, at normal speed."""
+    """Runs after the fuzz (file order): the same answer as the library, and not stuck."""
     started = time.perf_counter()
     _, label, details = client.predict(
         handle_file(str(example(6))), methods=["saliency"], nt_samples=2, api_name="/explain"
     )
-    assert time.perf_counter() - started < 30
+    seconds = time.perf_counter() - started
+    print(f"a saliency request after the fuzz: {seconds:.2f} s")
+    assert seconds < HANG_GUARD_S
     expected = explain(load_model(pretrained_dir), example(6), ["saliency"], overlays=False)
     assert label["label"] == details["predicted_class"] == expected.predicted_class
 
@@ -536,10 +585,14 @@ def test_after_the_fuzz_the_server_serves_normally(client: Client, pretrained_di
     [{"methods": 5}, {"methods": ["saliency", 1]}, {"baseline": ["zeros"]}],
     ids=["methods-number", "methods-with-a-number", "baseline-list"],
 )
-def test_settings_of_the_wrong_type_get_the_apps_refusal(client: Client, settings: dict) -> None:
+def test_settings_of_the_wrong_type_get_the_apps_refusal(
+    client: Client, app_net: Net, settings: dict
+) -> None:
     image = handle_file(str(example(2)))
     message = _refusal_text(partial(client.predict, image, **settings, api_name="/explain"))
-    assert message is not None and message.startswith("Invalid setting: "), message
+    with pytest.raises(ParamError) as refused:
+        explain(app_net, example(2), **{"methods": None, "baseline": "zeros"} | settings)
+    assert message == _in_the_apps_words(refused.value)
 
 
 def test_an_oversized_file_is_refused_before_it_is_sent_and_by_the_server(
@@ -591,23 +644,56 @@ def test_decompression_bombs_get_the_pixel_limit_in_the_apps_words(
         message = _refusal_text(
             partial(client.predict, handle_file(path), **extra, api_name=api_name)
         )
-        assert time.perf_counter() - started < 10
+        seconds = time.perf_counter() - started
+        print(f"{bomb} refused by {api_name} in {seconds:.2f} s")
+        assert seconds < HANG_GUARD_S
         assert message is not None and message.startswith("This image can't be used: ")
         assert PIXEL_LIMIT in message, message
     assert client.predict(handle_file(str(example(1))), api_name="/predict")["label"]
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["examples/cifar10_03_0.png", "./app.py", "../main/examples/cifar10_03_0.png", "weights"],
-)
-def test_relative_server_paths_are_never_read(app_url: str, path: str) -> None:
-    """test_app checks an absolute path; the app runs in the project folder, so relative
-    ones must be refused too (an existing example would otherwise be explained)."""
+SERVER_PATHS = [
+    "examples/cifar10_03_0.png",
+    "./app.py",
+    "../main/examples/cifar10_03_0.png",
+    "weights",
+]
+
+
+def _predict_by_path(app_url: str, path: str) -> tuple[str, str | None]:
+    """POST /predict naming a server-side `path` as the image, over raw HTTP as any client
+    could: the event the stream ends with, and its error message (None when it has none)."""
     response = httpx.post(
         f"{app_url}gradio_api/call/predict",
         json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]},
     )
-    event = response.json()["event_id"]
-    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
-    assert stream.startswith("event: error"), stream
+    event_id = response.json()["event_id"]
+    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event_id}", timeout=60).text
+    kind = stream.split("\n", 1)[0].removeprefix("event: ")
+    data = [
+        line.removeprefix("data: ") for line in stream.splitlines() if line.startswith("data: ")
+    ]
+    message = json.loads(data[-1]).get("error") if kind == "error" and data else None
+    return kind, message
+
+
+@pytest.mark.parametrize("path", SERVER_PATHS)
+def test_relative_server_paths_are_never_read(app_url: str, path: str) -> None:
+    """test_app checks an absolute path; the app runs in the project folder, so relative
+    ones must be refused too (an existing example would otherwise be explained), without
+    telling where the server keeps its files."""
+    kind, message = _predict_by_path(app_url, path)
+    assert kind == "error", (kind, message)
+    assert message is None or str(ROOT) not in message, message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app.py: Gradio refuses a path it did not receive as an upload (InvalidPathError, "
+    "before any event runs) and the client gets {'error': null}, not the app's words",
+)
+@pytest.mark.parametrize("path", SERVER_PATHS)
+def test_a_server_path_is_refused_in_the_apps_words(app_url: str, path: str) -> None:
+    kind, message = _predict_by_path(app_url, path)
+    assert kind == "error" and message is not None, (kind, message)
+    assert message.startswith("This image can't be used: "), message
