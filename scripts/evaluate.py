@@ -78,13 +78,18 @@ def score(source: str | None, images: torch.Tensor, labels: torch.Tensor, device
     return {"weights": model.weights_source, **report, "confusion": confusion.tolist()}
 
 
+def percent(fraction: float | None) -> str:
+    """'74.66%', or 'n/a' for a class with no images in the scored subset (--limit < 10)."""
+    return "n/a" if fraction is None else f"{100 * fraction:6.2f}%"
+
+
 def format_table(results: list[dict]) -> str:
     """Per-class accuracies with one column per weights source, top-1 last."""
     width = max(len(name) for name in CLASSES)
     header = f"{'class':<{width}}" + "".join(f"  {f'[{i}]':>7}" for i in range(len(results)))
     lines = [header]
     for name in CLASSES:
-        cells = "".join(f"  {100 * r['per_class'][name]:6.2f}%" for r in results)
+        cells = "".join(f"  {percent(r['per_class'][name]):>7}" for r in results)
         lines.append(f"{name:<{width}}{cells}")
     lines.append(f"{'top-1':<{width}}" + "".join(f"  {100 * r['top1']:6.2f}%" for r in results))
     return "\n".join(lines)

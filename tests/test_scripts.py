@@ -148,6 +148,14 @@ def parse_confusion(text: str, index: int) -> np.ndarray:
     return np.array([[int(n) for n in line.split()[1:]] for line in lines[start : start + 10]])
 
 
+def parse_table(text: str) -> dict[str, list[str]]:
+    """evaluate.py's accuracy table: class (and 'top-1') -> one cell per weights source."""
+    lines = text.splitlines()
+    (header,) = [i for i, line in enumerate(lines) if line.split()[:1] == ["class"]]
+    rows = [line.split() for line in lines[header + 1 : header + 2 + len(CLASSES)]]
+    return {row[0]: row[1:] for row in rows}
+
+
 def test_evaluate_text_report_with_a_balanced_limit(
     cifar: Path, trained: Path, rolled_reference: Path
 ) -> None:
@@ -170,16 +178,33 @@ def test_evaluate_text_report_with_a_balanced_limit(
     ours, reference = parse_confusion(text, 0), parse_confusion(text, 1)
     assert ours.sum(1).tolist() == [5] * len(CLASSES)  # --limit 50 takes 5 of each class
     assert np.array_equal(reference, np.roll(ours, 1, axis=1))
-    (top1_row,) = [line for line in text.splitlines() if line.startswith("top-1")]
-    printed = [float(cell.rstrip("%")) for cell in top1_row.split()[1:]]
+    table = parse_table(text)
+    assert list(table) == [*CLASSES, "top-1"]
+    printed = [float(cell.rstrip("%")) for cell in table["top-1"]]
     assert printed == pytest.approx([2 * ours.trace(), 2 * reference.trace()], abs=0.005)
     assert printed[0] >= 100 * MIN_TOP1
-    lines = text.splitlines()
-    (header,) = [i for i, line in enumerate(lines) if line.split()[:1] == ["class"]]
-    table = [line.split() for line in lines[header + 1 : header + 1 + len(CLASSES)]]
-    assert [row[0] for row in table] == list(CLASSES)
-    per_class = [float(row[1].rstrip("%")) for row in table]
+    per_class = [float(table[name][0].rstrip("%")) for name in CLASSES]
     assert per_class == pytest.approx((100 * ours.diagonal() / 5).tolist(), abs=0.005)
+
+
+def test_evaluate_names_classes_a_small_limit_leaves_out(
+    cifar: Path, trained: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--limit 5 scores one image of each of the first five classes; the other five have no
+    accuracy, and the text report says so instead of failing."""
+    evaluate = load_script("evaluate.py")
+    threads = torch.get_num_threads()
+    try:  # in-process: main() sets the thread count for this whole pytest process
+        argv = ["--data-dir", str(cifar), "--weights", str(trained), "--device", "cpu"]
+        summary = evaluate.main([*argv, "--limit", "5"])
+    finally:
+        torch.set_num_threads(threads)
+    (result,) = summary["results"]
+    assert summary["num_images"] == 5
+    assert [result["per_class"][name] is None for name in CLASSES] == [False] * 5 + [True] * 5
+    table = parse_table(capsys.readouterr().out)
+    assert [table[name] for name in CLASSES[5:]] == [["n/a"]] * 5
+    assert table["top-1"] == [f"{100 * result['top1']:.2f}%"]
 
 
 @needs_cifar
