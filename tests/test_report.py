@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from synthetic_data import TEST_PER_CLASS, run_script, synthetic_cifar10, synthetic_weights
 
+from interpret import explain
 from interpret.data import cifar10_dataset, load_uint8, predict
 from interpret.weights import load_model
 
@@ -51,13 +52,25 @@ def test_report_writes_and_resumes(
     # and the prediction of the given weights for that very image.
     indices = [0, TEST_PER_CLASS, 2 * TEST_PER_CLASS]
     images, labels = load_uint8(cifar10_dataset(data_dir, train=False), indices)
-    predictions = predict(load_model(weights, device="cpu"), images)
+    net = load_model(weights, device="cpu")
+    predictions = predict(net, images)
     expected = {
         (str(i), str(int(label)), str(int(predicted)))
         for i, label, predicted in zip(indices, labels, predictions)
     }
     assert {(row["index"], row["label"], row["prediction"]) for row in rows} == expected
     assert labels.tolist() == [0, 1, 2]
+    # Each row's scores are those of its own image: the areas differ from image to image by
+    # about 1e-2 here, and the same computation in this process repeats them.
+    dataset = cifar10_dataset(data_dir, train=False)
+    by_key = {(int(row["index"]), row["method"]): row for row in rows}
+    for index in indices:
+        expected_scores = explain(
+            net, dataset[index][0], ["saliency"], overlays=False, faithfulness=True
+        ).faithfulness["saliency"]
+        for score in ("deletion_auc", "insertion_auc"):
+            got = float(by_key[index, "saliency"][score])
+            assert got == pytest.approx(expected_scores[score], rel=1e-3), (index, score)
     for row in rows:
         assert 0 <= float(row["deletion_auc"]) <= 1 and 0 <= float(row["insertion_auc"]) <= 1
         assert row["sanity_flagged"] in {"0", "1"}
