@@ -124,9 +124,12 @@ def resolve_target(target: int | str | None, prediction: int) -> int:
         name = target.strip().lower()
         if name in CLASSES:
             return CLASSES.index(name)
-        if not name.lstrip("-").isdigit():
-            raise ParamError(f"unknown target class {target!r}; choose from {', '.join(CLASSES)}")
-        target = int(name)
+        try:  # int() itself decides: str.isdigit() would pass "²", which int() cannot read
+            target = int(name)
+        except ValueError:
+            raise ParamError(
+                f"unknown target class {target!r}; choose from {', '.join(CLASSES)}"
+            ) from None
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
         raise ParamError(f"target must be a class index or name, got {target!r}")
     if not 0 <= int(target) < len(CLASSES):
