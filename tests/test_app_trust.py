@@ -49,9 +49,14 @@ def call(client: Client, api_name: str, **settings):
 
 
 def refusal(client: Client, api_name: str, **settings) -> str:
+    """The refusal's message, which must be one sentence in the app's own words (app.py's
+    "Invalid setting: {}." template), not Gradio's generic error."""
     with pytest.raises(AppError) as caught:
         call(client, api_name, **settings)
-    return str(caught.value)
+    message = str(caught.value)
+    assert message.startswith("Invalid setting: ") and message.endswith("."), message
+    assert "upstream" not in message and "Traceback" not in message, message
+    return message
 
 
 def assert_same_maps(arrays, expected: dict[str, np.ndarray]) -> None:
