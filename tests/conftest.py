@@ -84,6 +84,14 @@ def seeded_net() -> Net:
 
 
 @pytest.fixture(scope="session")
+def shipped_net() -> Net:
+    """The shipped weights: trained, real, and in every clone (no ../shared needed)."""
+    from interpret import load_model
+
+    return load_model(ROOT / "weights", device="cpu")
+
+
+@pytest.fixture(scope="session")
 def pretrained_dir(tmp_path_factory: pytest.TempPathFactory, seeded_net: Net) -> Path:
     """save_pretrained layout written by the test session itself."""
     directory = tmp_path_factory.mktemp("pretrained")

@@ -1,0 +1,108 @@
+"""Which near ties a float32 map took the other way: a search over the flips' effects.
+
+Each option is one near tie of one path point taken the other way, with its effect on the map
+(a vector). The search finds options, at most one outcome per near tie, whose effects add up to
+the difference between a float32 map and the exact one: greedy least squares refined by single
+moves, and where many options act alike, the fewest flips as an integer program (HiGHS).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+INTEGER_PROGRAM_SECONDS = 30.0
+MAX_REFINEMENTS = 64  # single moves after the greedy search
+MAX_SWAPS = 200_000  # chosen x options beyond which the refinement is skipped (time)
+
+
+class Option(Protocol):
+    point: int  # which near-tie point
+    tie: int  # which of its near ties
+
+
+def fewest_flips(
+    difference: np.ndarray, effects: np.ndarray, ties: list[list[int]], slack: float
+) -> list[int] | None:
+    """min sum(c) over c in {0, 1}^n with |difference - c @ effects| <= slack everywhere and
+    at most one outcome per near tie; None when HiGHS finds none in time."""
+    n = effects.shape[0]
+    rows = [row for row, options in enumerate(ties) for _ in options]
+    columns = [index for options in ties for index in options]
+    one_per_tie = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(ties), n))
+    result = milp(
+        np.ones(n),
+        constraints=[
+            LinearConstraint(sparse.csr_matrix(effects.T), difference - slack, difference + slack),
+            LinearConstraint(one_per_tie, 0, 1),
+        ],
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+        options={"time_limit": INTEGER_PROGRAM_SECONDS},
+    )
+    if result.x is None:
+        return None
+    return [int(i) for i in np.nonzero(result.x > 0.5)[0]]
+
+
+def greedy(difference: np.ndarray, effects: np.ndarray, flips: list[Option]) -> list[int]:
+    """Least squares one flip at a time: add the flip (or drop a chosen one) that lowers the
+    squared residual most, at most one outcome per near tie, until nothing lowers it."""
+    norms = (effects**2).sum(1)
+    residual = difference.copy()
+    tie_of = [(flip.point, flip.tie) for flip in flips]
+    chosen: dict[tuple[int, int], int] = {}
+    for _ in range(2 * len(flips) + 1):
+        dots = effects @ residual
+        gains = 2 * dots - norms  # of adding each flip
+        taken = np.array([chosen.get(tie) == i for i, tie in enumerate(tie_of)])
+        busy = np.array([tie in chosen for tie in tie_of])
+        gains[busy] = -np.inf
+        gains[taken] = -(2 * dots[taken] + norms[taken])  # of dropping it
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        if taken[best]:
+            del chosen[tie_of[best]]
+            residual += effects[best]
+        else:
+            chosen[tie_of[best]] = best
+            residual -= effects[best]
+    return list(chosen.values())
+
+
+def refine(
+    difference: np.ndarray, effects: np.ndarray, flips: list[Option], chosen: list[int]
+) -> list[int]:
+    """Improve a greedy choice by single moves on the largest residual: add a flip, drop one,
+    or swap one for another (many near ties act alike, e.g. one pooling window at many
+    steps of a path, where least squares alone picks the wrong ones)."""
+    tie_of = [(flip.point, flip.tie) for flip in flips]
+    chosen = list(chosen)
+    residual = difference - effects[chosen].sum(0)
+    for _ in range(MAX_REFINEMENTS):
+        if len(chosen) * len(flips) > MAX_SWAPS:
+            break
+        current = np.abs(residual).max()
+        busy = {tie_of[i] for i in chosen}
+        free = [j for j in range(len(flips)) if tie_of[j] not in busy and j not in chosen]
+        moves: list[tuple[float, list[int]]] = []
+        if free:
+            added = np.abs(residual - effects[free]).max(1)
+            moves.append((float(added.min()), [*chosen, free[int(added.argmin())]]))
+        for position, i in enumerate(chosen):
+            others = chosen[:position] + chosen[position + 1 :]
+            moves.append((float(np.abs(residual + effects[i]).max()), others))
+            swaps = free + [j for j in range(len(flips)) if tie_of[j] == tie_of[i] and j != i]
+            if swaps:
+                swapped = np.abs(residual + effects[i] - effects[swaps]).max(1)
+                moves.append((float(swapped.min()), [*others, swaps[int(swapped.argmin())]]))
+        best, after = min(moves, key=lambda move: move[0], default=(current, chosen))
+        if best >= current:
+            break
+        chosen = after
+        residual = difference - effects[chosen].sum(0)
+    return chosen
