@@ -30,6 +30,7 @@ from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 from torch.nn.modules.utils import _pair
 
+from .branches import EXACT_TIE, NEAR_TIE, UNIT_ROUNDOFF, windows
 from .model import Net
 from .workers import map_in_order
 
@@ -151,6 +152,43 @@ def _rows_per_pass(pooled: bool, device: torch.device, n_steps: int) -> int:
     return max(1, rows // n_steps)
 
 
+def _exact_winners(
+    weight: torch.Tensor, inputs: torch.Tensor, baselines: torch.Tensor, direction: torch.Tensor
+) -> torch.Tensor:
+    """Each 2x2 window's winner of `direction` = conv1(x - b), as float64 decides it.
+
+    A winner holds for every step of the path, so a window whose two largest values lie
+    within float32 rounding of each other would send all of them down one branch that the
+    exact answer may not take, by the luck of this machine's rounding. Those windows (a few
+    per image) are decided again in float64: their four values from the exact x - b.
+    """
+    _, winners = F.max_pool2d_with_indices(direction, 2)
+    top = windows(direction).topk(2, dim=-1).values
+    scale = windows(F.conv2d((inputs - baselines).abs(), weight.abs())).amax(-1)
+    unsure = top[..., 0] - top[..., 1] <= NEAR_TIE["pool1"] * UNIT_ROUNDOFF * scale
+    if not unsure.any():
+        return winners
+    rows, channels, i, j = unsure.nonzero(as_tuple=True)
+    exact = inputs[rows].double() - baselines[rows].double()
+    exact = exact.unfold(2, 5, 1).unfold(3, 5, 1)  # K x 3 x 28 x 28 x 5 x 5
+    kernels = weight.double()[channels]  # K x 3 x 5 x 5
+    unsure_windows = torch.arange(len(rows), device=direction.device)
+    values = torch.stack(
+        [
+            (exact[unsure_windows, :, 2 * i + p // 2, 2 * j + p % 2] * kernels).sum((1, 2, 3))
+            for p in range(4)
+        ],
+        dim=1,
+    )
+    # The first maximum, as max-pooling takes it; float64 rounding cannot split a tie.
+    tolerance = scale[rows, channels, i, j].double() * EXACT_TIE
+    position = (values >= values.amax(1, keepdim=True) - tolerance.unsqueeze(1)).to(torch.int8)
+    position = position.argmax(dim=1)
+    width = direction.shape[-1]
+    winners[rows, channels, i, j] = (2 * i + position // 2) * width + 2 * j + position % 2
+    return winners
+
+
 def _weighted_path_gradients(
     model: Net,
     inputs: torch.Tensor,
@@ -168,7 +206,8 @@ def _weighted_path_gradients(
     direction = F.conv2d(inputs - baselines, weight)  # no bias: the linear part only
     conv1_size = direction.shape[-2:]
     if pooled:  # Gauss-Legendre alphas are > 0: each window's winner is that of `direction`
-        direction, winners = F.max_pool2d_with_indices(direction, 2)
+        winners = _exact_winners(weight, inputs, baselines, direction)
+        direction = direction.flatten(2).gather(2, winners.flatten(2)).view_as(winners)
         start = start[..., ::2, ::2]
     n_rows, n_steps = inputs.shape[0], alphas.shape[0]
     path = start.unsqueeze(1) + alphas.view(1, -1, 1, 1, 1) * direction.unsqueeze(1)
