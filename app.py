@@ -117,7 +117,7 @@ def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or int(value) < 1:
+    if not value.isdecimal() or int(value) < 1:  # isdigit() passes '²', int() cannot read it
         raise SystemExit(f"app.py: {name} must be a positive whole number, got {value!r}")
     return int(value)
 
@@ -278,7 +278,7 @@ def resolve_contrast(choice: Any) -> int | None:
         return None
     if name in CLASSES:
         return CLASSES.index(name)
-    if name.isdigit() and int(name) < len(CLASSES):
+    if name.isdecimal() and int(name) < len(CLASSES):
         return int(name)
     raise ParamError(
         f"unknown contrast class {choice!r}; choose '{NO_CONTRAST}' or one of {', '.join(CLASSES)}"

@@ -160,6 +160,7 @@ def test_downloads_reproduce_the_request(client: Client, model, pretrained_dir: 
         ({"target": "cat", "contrast": "cat"}, "the contrast class must differ from the target"),
         ({"contrast": "unicorn"}, "unknown contrast class 'unicorn'; choose 'none' or one of"),
         ({"contrast": "12"}, "unknown contrast class '12'"),
+        ({"contrast": "²"}, "unknown contrast class '²'"),  # str.isdigit() would pass it
         ({"trust_scores": "maybe"}, "trust_scores must be true or false, got 'maybe'"),
         ({"occlusion_window": 0}, "occlusion_window must be between 1 and 32, got 0"),
         ({"occlusion_stride": 40}, "occlusion_stride must be between 1 and 32, got 40"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"INTERPRET_MODEL_REPO": "", "PATH": "/usr/bin:/bin"},
+        # Only the session's Hub settings (offline, closed endpoint: see conftest) and no repo.
+        env={
+            **{k: v for k, v in os.environ.items() if k.startswith("HF_")},
+            "INTERPRET_MODEL_REPO": "",
+            "PATH": "/usr/bin:/bin",
+        },
     )
 
 
