@@ -29,6 +29,7 @@ point, or a map off by 0.1 %, leaves a residual far beyond rounding: the contrac
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -130,7 +131,7 @@ class PathCheck:
     ) -> None:
         if method not in PATH_METHODS:
             raise ValueError(f"{method!r} is not a path method ({', '.join(PATH_METHODS)})")
-        self.model = model.cpu()
+        self.model = copy.deepcopy(model).cpu()  # never move the caller's model
         self.method, self.target = method, target
         image = inputs.detach().cpu().double()
         if method == "ig_smoothgrad_sq":

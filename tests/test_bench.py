@@ -1,4 +1,9 @@
-"""scripts/bench.py end to end, on one image: its JSON report, as a user would run it."""
+"""scripts/bench.py end to end, on one image: its JSON report, as a user would run it.
+
+Its speed figures are reported, not asserted (a busy machine changes them); what is asserted
+is the report's shape, its exactness verdicts, and that it fails when a map breaks the
+contract.
+"""
 
 from __future__ import annotations
 
@@ -11,43 +16,66 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+METHODS = {"saliency", "integrated_gradients", "ig_smoothgrad_sq", "deeplift"}
+
+
+def run_bench(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench.py"), *args, "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_bench_reports_ratio_exactness_batch_and_app_figures() -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "scripts/bench.py",
-            *("--images", "1", "--repeats", "1", "--batch", "2", "--weights", "weights"),
-            *("--float64", "--app", "--json"),
-        ],
-        cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    weights = str(REPO / "weights")
+    args = ("--images", "1", "--repeats", "1", "--batch", "2", "--weights", weights, "--app")
+    completed = run_bench(*args)
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads(completed.stdout)
-    assert report["identical"] is True and report["beyond_tolerance"] == []
-    assert set(report["max_relative_error"]) == {
-        "saliency",
-        "integrated_gradients",
-        "ig_smoothgrad_sq",
-        "deeplift",
-    }
-    assert 0 < report["ratio"] < 0.5  # the fast path is several times faster, even on a busy CI
-    assert "freed memory retained" in report["machine"]
+    assert report["contract_holds"] is True
+    assert {row["method"] for row in report["exactness"]} == METHODS
+    for row in report["exactness"]:
+        for side in ("tutorial", "interpret"):
+            verdict = row[side]
+            assert verdict["holds"] and verdict["residual"] <= 1e-5
+            assert verdict["tie_flips"] == 0 or verdict["error"] > verdict["residual"]
     for side in ("tutorial", "interpret"):
-        assert max(report["float64_error"][side].values()) < 1e-3
+        assert set(report["error_vs_exact"][side]) == METHODS
+    assert report["ratio"] > 0 and "freed memory retained" in report["machine"]
     assert report["batch_size"] == 2
     assert report["batch_per_image_s"] > 0 and report["single_per_image_s"] > 0
     app = report["app"]
-    assert 0 < app["cold_start_s"] < 120
+    assert 0 < app["cold_start_s"] < 300  # a guard against a hang, not a speed bound
     assert 0 < app["explain_in_app_s"] < app["explain_round_trip_reused_tls_s"]
-    assert app["explain_round_trip_s"] > 0
-    # Gradio's floor: the app's answer replayed without computing it is quicker than the app,
-    # and gradio_client's default settings (a new TLS context per request) cost more there too.
-    assert 0 < app["floor_explain_round_trip_reused_tls_s"] < app["explain_round_trip_reused_tls_s"]
-    assert app["floor_explain_round_trip_reused_tls_s"] < app["floor_explain_round_trip_s"]
+    for figure in ("explain_round_trip_s", "floor_explain_round_trip_s"):
+        assert app[figure] > 0
+
+
+@pytest.mark.slow
+def test_bench_exits_non_zero_when_a_map_breaks_the_contract(tmp_path: Path) -> None:
+    """A library whose maps are 0.1 % off: the bench says so and fails."""
+    shim = tmp_path / "sitecustomize.py"
+    shim.write_text(
+        "import dataclasses\n"
+        "from interpret import methods\n"
+        "run = methods.METHODS['integrated_gradients'].run\n"
+        "def off(*args):\n"
+        "    maps, delta = run(*args)\n"
+        "    return maps * 1.001, delta\n"
+        "methods.METHODS['integrated_gradients'] = dataclasses.replace(\n"
+        "    methods.METHODS['integrated_gradients'], run=off)\n"
+    )
+    path = os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")])
+    completed = run_bench(
+        "--images", "1", "--repeats", "1", "--weights", str(REPO / "weights"), PYTHONPATH=path
+    )
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    report = json.loads(completed.stdout)
+    assert report["contract_holds"] is False
+    broken = [row for row in report["exactness"] if not row["interpret"]["holds"]]
+    assert [row["method"] for row in broken] == ["integrated_gradients"]
+    assert all(row["tutorial"]["holds"] for row in report["exactness"])
