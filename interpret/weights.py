@@ -42,7 +42,8 @@ from .model import CLASSES, Net
 log = logging.getLogger("interpret")
 
 DEFAULT_REPO = "captum-explorer/cifar10-tutorial-net"
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_WEIGHTS = PROJECT_ROOT / "weights"
 HUB_PROBE_TIMEOUT_S = 1.0
 HUB_DOWNLOAD_DEADLINE_S = 10.0
 HUB_FILES = ["config.json", "model.safetensors"]
@@ -78,8 +79,22 @@ def hub_reachable(endpoint: str | None = None, timeout: float = HUB_PROBE_TIMEOU
     return True
 
 
+def public_path(path: str | os.PathLike) -> str:
+    """`path` as anyone may see it: relative to the project when inside it, else its name only.
+
+    Weights descriptions reach the UI, the API's details, downloaded JSON and model cards; the
+    server's directories must not. ``..`` is normalized first, so it cannot climb out unseen.
+    """
+    absolute = Path(os.path.abspath(Path(path).expanduser()))
+    try:
+        return absolute.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return absolute.name
+
+
 def _describe_file(kind: str, path: Path) -> str:
-    return f"{kind}:{path} (sha256 {sha256_of(path)[:16]})"
+    """'kind:weights/model.safetensors (sha256 …)': where it is said publicly, and what it is."""
+    return f"{kind}:{public_path(path)} (sha256 {sha256_of(path)[:16]})"
 
 
 def _load_safetensors(path: Path) -> Net:
@@ -250,7 +265,8 @@ def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
         reason = cache_only if cache_only and no_copy else _what_the_hub_said(error)
         raise WeightsError(f"hub:{repo_id}@{revision or 'main'}: {reason}") from error
     net = _load_pretrained_dir(folder)
-    return net, f"hub:{repo_id}@{folder.name}"
+    digest = sha256_of(folder / "model.safetensors")[:16]
+    return net, f"hub:{repo_id}@{folder.name} (sha256 {digest})"
 
 
 def _resolve_explicit(source: str | os.PathLike) -> tuple[Net, str]:
@@ -283,14 +299,17 @@ def load_model(
     source: str | os.PathLike | None = None,
     device: str | torch.device | None = None,
 ) -> Net:
-    """Load `Net` in eval mode on `device`, recording where it came from in `net.weights_source`.
+    """Load `Net` in eval mode on `device`, recording where it came from in `net.weights_source`
+    (see `_describe_file`: no server directory, always the sha256).
 
     `source` may be a save_pretrained directory, a ``.safetensors`` file, a Captum-style ``.pt``
     state dict, or a Hub repo id with optional ``@revision``. An explicit source that fails
     raises `WeightsError`; the default Hub repo falls back to the shipped weights.
     """
     net, description = _resolve_default() if source is None else _resolve_explicit(source)
-    log.info("Weights in use: %s", description)
+    local = source is not None and Path(source).expanduser().exists()
+    where = f" (read from {Path(source).expanduser().resolve()})" if local else ""
+    log.info("Weights in use: %s%s", description, where)  # the full path goes to the log only
     net = net.to(select_device(device))
     net.weights_source = description
     for parameter in net.parameters():

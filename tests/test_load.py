@@ -122,5 +122,5 @@ def test_short_load_run_has_no_failure_no_mismatch_and_bounded_memory(
     assert load["failures"] == 0 and load["mismatches"] == 0, done.stderr
     assert report["warmup"]["failures"] == 0 and report["warmup"]["mismatches"] == 0
     assert report["memory"]["growth_pct"] <= 20
-    assert str(pretrained_dir) in report["weights"]
+    assert report["weights"] == load_model(pretrained_dir).weights_source
     print(done.stderr)

@@ -7,7 +7,9 @@ with an endpoint where nothing listens): offline, unreachable (`CLOSED_HUB`), or
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import pickle
 import shutil
 import time
@@ -33,18 +35,67 @@ def _same(a: Net, b: Net) -> bool:
     return all(torch.equal(a.state_dict()[k].cpu(), b.state_dict()[k]) for k in b.state_dict())
 
 
+def _sha(path: Path) -> str:
+    """The digest prefix a weights description carries, computed here independently."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 def test_save_pretrained_directory(pretrained_dir: Path, seeded_net: Net) -> None:
+    """Outside the project, a description names the file only: it reaches clients, and the
+    server's directories must not (the full path is logged instead)."""
     net = load_model(pretrained_dir)
     assert _same(net, seeded_net) and not net.training
-    assert net.weights_source.startswith(f"dir:{pretrained_dir}/model.safetensors (sha256 ")
+    file = pretrained_dir / "model.safetensors"
+    assert net.weights_source == f"dir:model.safetensors (sha256 {_sha(file)})"
 
 
-def test_safetensors_file(tmp_path: Path, seeded_net: Net) -> None:
+def test_safetensors_file(tmp_path: Path, seeded_net: Net, caplog) -> None:
     path = tmp_path / "net.safetensors"
     save_file(seeded_net.state_dict(), str(path))
-    net = load_model(path)
+    with caplog.at_level(logging.INFO, logger="interpret"):
+        net = load_model(path)
     assert _same(net, seeded_net)
-    assert net.weights_source.startswith(f"file:{path}")
+    assert net.weights_source == f"file:net.safetensors (sha256 {_sha(path)})"
+    assert str(tmp_path) not in net.weights_source
+    assert f"(read from {path.resolve()})" in caplog.text  # the operator still sees where
+
+
+def test_shipped_weights_are_named_relative_to_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTERPRET_MODEL_REPO", "")
+    net = load_model()
+    file = weights.PROJECT_ROOT / "weights" / "model.safetensors"
+    assert net.weights_source == f"shipped:weights/model.safetensors (sha256 {_sha(file)})"
+    assert str(weights.PROJECT_ROOT) not in net.weights_source
+    explicit = load_model(file).weights_source
+    assert explicit == f"file:weights/model.safetensors (sha256 {_sha(file)})"
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("weights/model.safetensors", "weights/model.safetensors"),
+        ("weights/../weights/config.json", "weights/config.json"),
+        ("weights/../../elsewhere/model.safetensors", "model.safetensors"),  # climbs out: name
+        ("/srv/private/models/net.pt", "net.pt"),
+        ("~/models/net.pt", "net.pt"),
+    ],
+)
+def test_public_path_never_shows_a_directory_outside_the_project(given: str, shown: str) -> None:
+    inside = given if given.startswith(("/", "~")) else str(weights.PROJECT_ROOT / given)
+    assert weights.public_path(inside) == shown
+    assert weights.public_path(Path(inside)) == shown
+
+
+def test_public_path_of_a_relative_path_is_taken_from_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(weights.PROJECT_ROOT)
+    assert weights.public_path("weights") == "weights"
+    monkeypatch.chdir(tmp_path)
+    assert weights.public_path("weights") == "weights"  # tmp_path/weights: its name only
+    assert weights.public_path(os.curdir) == tmp_path.name
 
 
 def test_captum_style_state_dict(tmp_path: Path, seeded_net: Net) -> None:
@@ -76,9 +127,11 @@ def test_hub_repo_id_served_from_the_cache_when_offline(
     _fake_hub_cache(tmp_path, "someone/cifar-net", pretrained_dir)
     net = load_model("someone/cifar-net")
     assert _same(net, seeded_net)
-    assert net.weights_source == f"hub:someone/cifar-net@{COMMIT}"
+    digest = _sha(pretrained_dir / "model.safetensors")
+    assert net.weights_source == f"hub:someone/cifar-net@{COMMIT} (sha256 {digest})"
     pinned = load_model(f"someone/cifar-net@{COMMIT}")
-    assert pinned.weights_source == f"hub:someone/cifar-net@{COMMIT}"
+    assert pinned.weights_source == f"hub:someone/cifar-net@{COMMIT} (sha256 {digest})"
+    assert str(tmp_path) not in net.weights_source  # the Hub cache is a server directory too
 
 
 @pytest.mark.parametrize("state", ["not found", "unreachable", "offline", "too slow"])
