@@ -104,17 +104,19 @@ def split_for_cli(data_dir: Path | None, download_root: Path | None, train: bool
     return torchvision_split(download_root, train)
 
 
-def describe_source(source: str | Path | None, train: bool | None = None) -> str:
-    """Human-readable provenance for metrics.json, so a number can be traced to its data."""
-    split = "" if train is None else (" train" if train else " test")
-    if source is None:
-        return f"torchvision CIFAR10{split} (root {default_download_root()})"
-    # The path as the user gave it: metrics.json goes into a public model card, and this
-    # machine's absolute paths mean nothing there.
-    path = Path(source)
-    if is_imagefolder_root(path):
-        return f"ImageFolder {path}{split}"
-    return f"torchvision CIFAR10{split} (root {path})"
+FORMAT_NAMES = {".jpg": "JPEGs", ".jpeg": "JPEGs", ".png": "PNGs", ".bmp": "BMPs", ".webp": "WebPs"}
+
+
+def describe_dataset(dataset: Dataset, split: str) -> str:
+    """Provenance for metrics.json and the model card, e.g. "CIFAR-10 test set, ImageFolder of
+    JPEGs, 10,000 images": what the data was, never where it lay (a model card is public, and
+    this machine's directories mean nothing there and say too much)."""
+    count = f"{len(dataset):,} images"
+    if isinstance(dataset, datasets.CIFAR10):
+        return f"CIFAR-10 {split} set, torchvision's CIFAR10 (python version), {count}"
+    suffixes = {Path(path).suffix.lower() for path, _ in getattr(dataset, "samples", [])}
+    kinds = sorted({FORMAT_NAMES.get(s, f"{s or 'unnamed'} files") for s in suffixes})
+    return f"CIFAR-10 {split} set, ImageFolder of {' and '.join(kinds) or 'no files'}, {count}"
 
 
 def dataset_labels(dataset: Dataset) -> list[int]:

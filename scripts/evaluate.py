@@ -27,7 +27,7 @@ from interpret.data import (
     balanced_indices,
     confusion_matrix,
     dataset_labels,
-    describe_source,
+    describe_dataset,
     load_uint8,
     predict,
     split_for_cli,
@@ -61,10 +61,9 @@ def load_test_split(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tenso
         dataset = split_for_cli(args.data_dir, args.download_root, train=False)
     except (ValueError, OSError) as error:
         raise SystemExit(f"error: {error}") from error
-    source = args.data_dir if args.data_dir is not None else args.download_root
     indices = balanced_indices(dataset_labels(dataset), args.limit)
     images, labels = load_uint8(dataset, indices, num_workers=args.num_workers)
-    return images, labels, describe_source(source, train=False)
+    return images, labels, describe_dataset(dataset, "test")
 
 
 def score(source: str | None, images: torch.Tensor, labels: torch.Tensor, device) -> dict:
@@ -106,7 +105,7 @@ def format_confusion(result: dict) -> str:
 
 def format_text(summary: dict) -> str:
     """The human-readable report: sources, table, then each confusion matrix."""
-    parts = [f"data: {summary['data_source']}, {summary['num_images']} images"]
+    parts = [f"data: {summary['data_source']}; {summary['num_images']} scored"]
     parts += [f"[{i}] {r['weights']}" for i, r in enumerate(summary["results"])]
     parts += ["", format_table(summary["results"])]
     for i, result in enumerate(summary["results"]):

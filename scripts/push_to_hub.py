@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,9 @@ from interpret.weights import DEFAULT_REPO, WeightsError, load_model
 PUSHED_FILES = ("config.json", "model.safetensors", "metrics.json")
 CARD_NAME = "README.md"
 REFERENCE_TOP1 = 0.584  # Captum's cifar_torchvision.pt on the JPEG ImageFolder test copy
+PUBLIC_FIELDS = ("command", "data_source")  # metrics.json fields the model card prints
+# An absolute, home-relative or parent-relative path: a directory of the training machine.
+LOCAL_PATH = re.compile(r"^(/\S|~|\.\.(/|\\|$)|[A-Za-z]:[\\/])")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,7 +56,25 @@ def read_metrics(folder: Path) -> dict:
     metrics = json.loads((folder / "metrics.json").read_text())
     if not isinstance(metrics.get("test_top1"), (int, float)):
         raise SystemExit(f"{folder / 'metrics.json'}: no numeric test_top1")
+    for name in PUBLIC_FIELDS:
+        paths = local_paths(str(metrics.get(name, "")))
+        if paths:
+            raise SystemExit(
+                f"{folder / 'metrics.json'}: {name} names a directory of the training machine "
+                f"({', '.join(paths)}), and the model card is public; retrain with "
+                "scripts/train.py (it records names only) or edit that field"
+            )
     return metrics
+
+
+def local_paths(text: str) -> list[str]:
+    """The words of `text` (a shell line or a description) that are machine-local paths,
+    also as ``--option=/path`` or quoted."""
+    values = []
+    for word in text.split():
+        value = word.partition("=")[2] if word.startswith("-") else word
+        values.append(value.strip("'\"()[],;"))
+    return [value for value in values if LOCAL_PATH.match(value)]
 
 
 def card_data(metrics: dict, model_name: str) -> ModelCardData:

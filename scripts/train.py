@@ -34,13 +34,14 @@ from interpret.data import (
     balanced_indices,
     confusion_matrix,
     dataset_labels,
-    describe_source,
+    describe_dataset,
     load_uint8,
     normalize_uint8,
     predict,
     split_for_cli,
 )
 from interpret.model import CLASSES, Net, hub_config
+from interpret.weights import public_path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,15 +77,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_split(args: argparse.Namespace, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decoded uint8 images + labels of one split from whichever source was chosen."""
+def load_split(args: argparse.Namespace, train: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """Decoded uint8 images + labels of one split from whichever source was chosen, and what
+    that split is (`describe_dataset`)."""
     try:
         dataset = split_for_cli(args.data_dir, args.download_root, train)
     except (ValueError, OSError) as error:
         raise SystemExit(f"error: {error}") from error
     indices = balanced_indices(dataset_labels(dataset), args.limit) if train else None
     desc = "decoding train" if train else "decoding test"
-    return load_uint8(dataset, indices, num_workers=args.num_workers, desc=desc)
+    images, labels = load_uint8(dataset, indices, num_workers=args.num_workers, desc=desc)
+    return images, labels, describe_dataset(dataset, "train" if train else "test")
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -176,9 +179,27 @@ class TrainStep:
         return loss.item(), int((logits.argmax(1) == targets).sum())
 
 
-def command_line() -> str:
-    """The invocation as a copy-pastable shell line, for metrics.json and the model card."""
-    return shlex.join(["python", *sys.argv])
+PATH_OPTIONS = ("data_dir", "download_root", "out")
+
+
+def command_line(args: argparse.Namespace, argv: list[str] | None = None) -> str:
+    """The invocation as a shell line, for metrics.json and the public model card.
+
+    Paths are shown as `public_path` shows them: relative to the project inside it, else by
+    their name only (``--data-dir ../shared/cifar10`` is recorded as ``--data-dir cifar10``),
+    so no directory of the training machine is published.
+    """
+    words = sys.argv[1:] if argv is None else argv
+    paths = {Path(value) for value in (getattr(args, name) for name in PATH_OPTIONS) if value}
+    shown = []
+    for word in words:
+        option, equals, value = word.partition("=")
+        if word.startswith("-") and equals and Path(value) in paths:
+            word = f"{option}={public_path(value)}"
+        elif not word.startswith("-") and Path(word) in paths:
+            word = public_path(word)
+        shown.append(word)
+    return shlex.join(["python", public_path(__file__), *shown])
 
 
 def write_outputs(model: Net, out: Path, metrics: dict) -> None:
@@ -199,8 +220,8 @@ def main(argv: list[str] | None = None) -> dict:
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
 
-    train_images, train_labels = load_split(args, train=True)
-    test_images, test_labels = load_split(args, train=False)
+    train_images, train_labels, train_data = load_split(args, train=True)
+    test_images, test_labels, test_data = load_split(args, train=False)
     model = Net(num_classes=len(CLASSES))
     steps_per_epoch = -(-len(train_images) // args.batch_size)
     step = TrainStep(model, args, steps_total=args.epochs * steps_per_epoch)
@@ -216,7 +237,6 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"epoch {epoch + 1}/{args.epochs} loss {loss:.4f} train_acc {acc:.4f}", flush=True)
 
     report = accuracy_report(confusion_matrix(predict(model, test_images), test_labels))
-    source = args.data_dir if args.data_dir is not None else args.download_root
     metrics = {
         "test_top1": report["top1"],
         "test_per_class": report["per_class"],
@@ -224,8 +244,8 @@ def main(argv: list[str] | None = None) -> dict:
         "train_images": len(train_images),
         "epochs": args.epochs,
         "wall_time_s": round(time.perf_counter() - started, 1),
-        "data_source": describe_source(source),
-        "command": command_line(),
+        "data_source": f"{train_data}; {test_data}",
+        "command": command_line(args, argv),
         "seed": args.seed,
         "hyperparameters": {
             key: value

@@ -99,6 +99,14 @@ def test_train_writes_a_folder_that_learned_the_classes(trained: Path) -> None:
     assert metrics["test_images"] == TEST_IMAGES
     assert set(metrics["test_per_class"]) == set(CLASSES)
     assert f"--limit {TRAIN_LIMIT}" in metrics["command"]
+    # Public provenance: what the data was and the command by names, no directory of this machine.
+    assert metrics["data_source"] == (
+        "CIFAR-10 train set, ImageFolder of PNGs, 300 images; "
+        f"CIFAR-10 test set, ImageFolder of JPEGs, {TEST_IMAGES} images"
+    )
+    assert metrics["command"].startswith("python scripts/train.py --data-dir synthetic-cifar10 ")
+    assert "--out synthetic-weights " in metrics["command"]
+    assert str(trained.parent) not in json.dumps(metrics)
     assert metrics["test_top1"] >= MIN_TOP1, metrics  # chance is 0.1
     # Fresh images, labelled by construction rather than by any loader: a train.py that
     # mapped folders to the wrong class indices would score near zero here.
@@ -131,7 +139,9 @@ def test_evaluate_scores_weights_and_reference_on_the_same_images(
     ours, reference = summary["results"]
     confusion = np.array(ours["confusion"])
     assert summary["num_images"] == TEST_IMAGES
-    assert summary["data_source"] == f"ImageFolder {cifar} test"
+    assert summary["data_source"] == (
+        f"CIFAR-10 test set, ImageFolder of JPEGs, {TEST_IMAGES} images"
+    )
     assert confusion.sum(1).tolist() == [TEST_PER_CLASS] * len(CLASSES)  # labels per folder
     # The same weights on the same images as train.py's own final evaluation.
     assert ours["top1"] == metrics["test_top1"] >= MIN_TOP1
@@ -173,7 +183,8 @@ def test_evaluate_text_report_with_a_balanced_limit(
         "--limit",
         "50",
     ).stdout
-    assert f"data: ImageFolder {cifar} test, 50 images" in text
+    assert f"data: CIFAR-10 test set, ImageFolder of JPEGs, {TEST_IMAGES} images; 50 scored" in text
+    assert str(cifar.parent) not in text
     assert re.search(r"^\[0\] .*model\.safetensors", text, re.MULTILINE)
     assert re.search(r"^\[1\] .*rolled\.pt", text, re.MULTILINE)
     ours, reference = parse_confusion(text, 0), parse_confusion(text, 1)
@@ -247,9 +258,58 @@ def test_push_dry_run_writes_model_card(trained: Path, tmp_path: Path) -> None:
     assert result.metric_type == "accuracy" and result.dataset_type == "cifar10"
     assert result.metric_value == pytest.approx(metrics["test_top1"], abs=1e-4)
     assert card.data.license == "mit"
-    assert metrics["command"] in card.text
+    assert metrics["command"] in card.text and metrics["data_source"] in card.text
+    assert str(trained.parent) not in card.text and str(REPO) not in card.text
     for name in CLASSES:
         assert f"| {name} | {100 * metrics['test_per_class'][name]:.1f}% |" in card.text
+
+
+def test_push_refuses_metrics_that_name_a_directory_of_the_training_machine(
+    trained: Path, tmp_path: Path
+) -> None:
+    """metrics.json written before paths were reduced to names would publish them in the card."""
+    push = load_script("push_to_hub.py")
+    for field, value in [
+        ("command", "python scripts/train.py --data-dir ../shared/cifar10 --out weights"),
+        ("command", "python /home/me/interpret/scripts/train.py --out=/srv/weights"),
+        ("data_source", "ImageFolder /work/shared/cifar10"),
+        ("data_source", "torchvision CIFAR10 (root ~/.cache/interpret/cifar10)"),
+    ]:
+        folder = tmp_path / f"{field}-{len(value)}"
+        shutil.copytree(trained, folder)
+        metrics = json.loads((folder / "metrics.json").read_text()) | {field: value}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        with pytest.raises(SystemExit, match=f"{field} names a directory of the training machine"):
+            push.stage(folder, tmp_path / "staged", "someone/net")
+        assert not (tmp_path / "staged").exists()
+
+
+def test_shipped_metrics_publish_no_local_path(tmp_path: Path) -> None:
+    """The shipped weights' card, as push_to_hub.py would publish it, with every figure kept."""
+    push = load_script("push_to_hub.py")
+    metrics = json.loads((SHIPPED / "metrics.json").read_text())
+    assert metrics["test_top1"] == 0.7466 and metrics["test_images"] == 10_000
+    assert push.local_paths(metrics["command"]) == push.local_paths(metrics["data_source"]) == []
+    assert "ImageFolder of JPEGs, 10,000 images" in metrics["data_source"]
+    card = push.stage(SHIPPED, tmp_path / "card", "someone/net") / "README.md"
+    text = card.read_text()
+    assert metrics["command"] in text and "../" not in text and str(REPO.parent) not in text
+
+
+def test_train_records_its_command_with_paths_reduced_to_names(tmp_path: Path) -> None:
+    train = load_script("train.py")
+    argv = [
+        "--data-dir",
+        str(tmp_path / "private" / "cifar10"),
+        f"--out={tmp_path / 'runs' / 'w1'}",
+        "--epochs",
+        "3",
+    ]
+    line = train.command_line(train.parse_args(argv), argv)
+    assert line == "python scripts/train.py --data-dir cifar10 --out=w1 --epochs 3"
+    argv = ["--download-root", "../shared/torchvision", "--out", "weights"]
+    line = train.command_line(train.parse_args(argv), argv)
+    assert line == "python scripts/train.py --download-root torchvision --out weights"
 
 
 def test_balanced_indices_interleave_classes() -> None:
@@ -338,11 +398,15 @@ def test_imagefolder_source_is_recognized(cifar: Path) -> None:
     test_split = data.cifar10_dataset(cifar, train=False)
     assert len(test_split) == TEST_IMAGES and tuple(test_split.classes) == CLASSES
     assert data.dataset_labels(test_split) == [k for k in range(10) for _ in range(TEST_PER_CLASS)]
-    assert data.describe_source(cifar, train=False) == f"ImageFolder {cifar} test"
+    assert data.describe_dataset(test_split, "test") == (
+        f"CIFAR-10 test set, ImageFolder of JPEGs, {TEST_IMAGES} images"
+    )
 
 
 @needs_cifar
 def test_shared_imagefolder_is_the_full_test_set() -> None:
     test_split = data.cifar10_dataset(CIFAR, train=False)
     assert len(test_split) == 10_000 and tuple(test_split.classes) == CLASSES
-    assert data.describe_source(CIFAR, train=False).startswith("ImageFolder ")
+    assert data.describe_dataset(test_split, "test") == (
+        "CIFAR-10 test set, ImageFolder of JPEGs, 10,000 images"
+    )
