@@ -11,19 +11,29 @@ file it serves by its cache path (``/gradio_api/file=<GRADIO_TEMP_DIR>/<hash>/na
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.util
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, example
+from conftest import ROOT, HubStandIn, _HubStandInHandler, example, running_app
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from synthetic_data import synthetic_cifar10
+from synthetic_data import run_script, synthetic_cifar10
+
+from interpret import explain, load_model
 
 # The app samples from a full test set of its own (a synthetic ImageFolder in the session's
 # temp folder), so a location string of `interpret.samples` would show up here if it leaked.
@@ -167,3 +177,351 @@ def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
     check.check("fine", "shipped:weights/model.safetensors · /gradio_api/info · 1/2 · a / b")
     check.check("cache", f"http://127.0.0.1:7860/gradio_api/file={tmp_path}/gradio/ab/x.png")
     assert [leak.split(":")[0] for leak in check.leaks] == ["weights", "weights", "sample", "home"]
+
+
+# ------------------------------------------------------------- scripts/deploy_space.py
+
+SCRIPT = ROOT / "scripts" / "deploy_space.py"
+# What the Space needs, by the issue's list; everything else in the project stays home.
+SHIPPED_TOP = {"app.py", "README.md", "requirements.txt", ".gitattributes"}
+SHIPPED_FOLDERS = ("interpret/", "ui/", "weights/", "examples/")
+README_IMAGES = {"docs/screenshot.png", "docs/faithfulness.png"}
+
+
+def load_deploy() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("deploy_space", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def expected_space_files() -> set[str]:
+    """The issue's list, read from the project independently of the script's patterns."""
+    files = {name for name in SHIPPED_TOP if (ROOT / name).is_file()} | README_IMAGES
+    for folder in SHIPPED_FOLDERS:
+        for path in (ROOT / folder).rglob("*"):
+            relative = path.relative_to(ROOT).as_posix()
+            if path.is_file() and "__pycache__" not in relative and path.suffix != ".pyc":
+                files.add(relative)
+    return files
+
+
+@pytest.fixture(scope="module")
+def space_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`deploy_space.py OWNER/NAME --dry-run DIR`, run as a user runs it (offline)."""
+    tree = tmp_path_factory.mktemp("space") / "tree"
+    done = run_script("deploy_space.py", "owner/space", "--dry-run", tree)
+    assert f"wrote {len(expected_space_files())} files to {tree}" in done.stdout, done.stdout
+    return tree
+
+
+def tree_files(tree: Path) -> set[str]:
+    return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
+
+
+def test_dry_run_writes_exactly_what_the_space_needs(space_tree: Path) -> None:
+    files = tree_files(space_tree)
+    assert files == expected_space_files()
+    for name in files:
+        assert (space_tree / name).read_bytes() == (ROOT / name).read_bytes(), name
+    assert {"app.py", "weights/model.safetensors", "examples/cifar10_03_0.png"} <= files
+    assert any(name.startswith("ui/") for name in files) == (ROOT / "ui").is_dir()
+    for absent in ("tests/", "scripts/", ".ci/", ".git/", "artifacts/", "docs/ARCH"):
+        assert not any(name.startswith(absent) for name in files), absent
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
+    assert not {"pyproject.toml", "requirements-dev.txt", ".gitignore"} & files
+
+
+def test_patterns_keep_caches_tests_and_unshown_images_out(tmp_path: Path) -> None:
+    """The allow/ignore patterns on a project tree holding every kind of stray file."""
+    deploy = load_deploy()
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    wanted = [
+        "app.py",
+        "requirements.txt",
+        "interpret/__init__.py",
+        "interpret/sub/module.py",
+        "ui/page.py",
+        "ui/style.css",
+        "weights/model.safetensors",
+        "weights/tutorial/LICENSE",
+        "examples/cifar10_00_3.png",
+        *README_IMAGES,
+    ]
+    strays = [
+        "interpret/__pycache__/explain.cpython-311.pyc",
+        "ui/__pycache__/page.cpython-311.pyc",
+        "interpret/sub/stale.pyc",
+        "interpret/.pytest_cache/v/cache/lastfailed",
+        "ui/.DS_Store",
+        "ui/page.py~",
+        "tests/test_app.py",
+        "scripts/train.py",
+        ".ci/run",
+        ".git/config",
+        "docs/unused-figure.png",  # not shown by the README
+        "artifacts/browser-laptop.png",
+        "pyproject.toml",
+        "notes.txt",
+    ]
+    for name in wanted + strays:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert deploy.space_files(tmp_path) == sorted([*wanted, "README.md"])
+
+
+def test_readme_images_are_found_in_markdown_and_html() -> None:
+    deploy = load_deploy()
+    readme = (
+        '![a](docs/a.png) ![b](./docs/b.png "title") <img alt="c" src="docs/c.webp">\n'
+        "![remote](https://example.com/x.png) ![data](data:image/png;base64,AAAA) "
+        "[link](docs/d.png)"
+    )
+    assert deploy.readme_images(readme) == ["docs/a.png", "docs/b.png", "docs/c.webp"]
+    assert set(deploy.readme_images((ROOT / "README.md").read_text())) == README_IMAGES
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (("sdk: gradio", "sdk: streamlit"), "sdk must be gradio, found 'streamlit'"),
+        (("sdk_version: ", "sdk_version: 1.0.0 #"), "sdk_version must be the Gradio tested here"),
+        (("app_file: app.py", "app_file: main.py"), "app_file must name a file of the project"),
+        (('python_version: "3.11"', "python_version: 3.10"), "python_version must be a quoted"),
+        (("license: mit\n", ""), "license is missing"),
+        (("colorFrom: indigo", "colorFrom: teal"), "colorFrom must be one of"),
+        (("short_description: ", "short_description: " + "x" * 61 + " "), "at most 60 allowed"),
+    ],
+)
+def test_a_wrong_front_matter_is_refused_before_anything_is_written(
+    tmp_path: Path, change: tuple[str, str], problem: str
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert change[0] in readme, change  # the README still has the field this case edits
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text(readme.replace(change[0], change[1], 1))
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy(ROOT / name, project / name)
+    for image in README_IMAGES:
+        (project / image).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / image, project / image)
+    deploy = load_deploy()
+    assert any(problem in found for found in deploy.front_matter_problems(project))
+    with pytest.raises(SystemExit, match="front matter is not ready for a Space") as refused:
+        deploy.write_tree(project, tmp_path / "tree")
+    assert problem in str(refused.value)
+    assert not (tmp_path / "tree").exists()
+
+
+def test_the_project_front_matter_is_ready() -> None:
+    assert load_deploy().front_matter_problems(ROOT) == []
+
+
+def test_the_dry_run_tree_serves_explanations_on_its_own(space_tree: Path, tmp_path: Path) -> None:
+    """`python app.py` from the tree alone: no project beside it, no ../shared, no network; a
+    real /explain through gradio_client equals the library's answer on the tree's weights."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INTERPRET_", "GRADIO_")) and k not in ("PYTHONPATH", "SPACE_ID")
+    }
+    env.update(HF_HUB_OFFLINE="1", GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
+    # The tree's packages are the ones imported (the project is not installed anywhere).
+    origin = subprocess.run(
+        [sys.executable, "-c", "import interpret, ui; print(interpret.__file__, ui.__file__)"],
+        cwd=space_tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert all(Path(path).is_relative_to(space_tree) for path in origin), origin
+    with running_app(env, space_tree, tmp_path / "app.log") as url:
+        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+        image = space_tree / "examples" / "cifar10_03_0.png"
+        gallery, label, details = client.predict(
+            handle_file(str(image)), api_name="/explain", **CHEAP
+        )
+    log = (tmp_path / "app.log").read_text()
+    model = space_tree / "weights" / "model.safetensors"
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+    assert details["weights"] == f"shipped:weights/model.safetensors (sha256 {digest})", log
+    expected = explain(load_model(space_tree / "weights"), image, None, None, **CHEAP)
+    assert label["label"] == expected.predicted_class
+    for (name, p), (got_name, got_p) in zip(expected.top(5), details["top5"]):
+        assert name == got_name and abs(p - got_p) < 1e-6
+    assert len(gallery) == 1 + len(expected.methods)
+    assert all(Path(item["image"]).is_file() for item in gallery)
+
+
+class SpaceHubStandIn(HubStandIn):
+    """conftest's Hub stand-in, also answering the calls a Space deploy makes, as huggingface.co
+    does: create a repo, list its files, ask how to upload each (all "regular": content inline,
+    so no LFS or Xet storage is needed) and commit. `spaces` holds each Space's files."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.RequestHandlerClass = _SpaceHandler
+        self.spaces: dict[str, dict[str, bytes]] = {}
+        self.created: list[dict] = []
+        self.commits: list[list[dict]] = []
+        self.validated: list[dict] = []
+        self.refuse_token = False  # answer every write as a Hub does for a bad token
+
+
+def git_blob_id(data: bytes) -> str:
+    """The id git (and the Hub's tree listing) gives a file's content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class _SpaceHandler(_HubStandInHandler):
+    server: SpaceHubStandIn
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        for space, files in self.server.spaces.items():
+            if path.startswith(f"/api/spaces/{space}/tree/"):
+                self.server.requests.append(f"GET {self.path}")
+                listing = [
+                    {"type": "file", "path": name, "size": len(data), "oid": git_blob_id(data)}
+                    for name, data in files.items()
+                ]
+                return self._json(listing)
+        return super().do_GET()
+
+    def do_POST(self) -> None:
+        self.server.requests.append(f"POST {self.path}")
+        path, server = self.path.split("?")[0], self.server
+        if server.refuse_token or not self.headers.get("Authorization", "").startswith("Bearer "):
+            body = b'{"error": "Invalid credentials in Authorization header"}'
+            return self._reply(401, body, Content_Type="application/json")
+        if path == "/api/validate-yaml":  # the Hub checks a README's metadata before a commit
+            server.validated.append(json.loads(self._body()))
+            return self._json({"errors": [], "warnings": []})
+        if path == "/api/repos/create":
+            request = json.loads(self._body())
+            server.created.append(request)
+            space = f"{request['organization']}/{request['name']}"
+            url = json.dumps({"url": f"{server.endpoint}/spaces/{space}"}).encode()
+            if space in server.spaces:
+                return self._reply(409, url, Content_Type="application/json")
+            server.spaces[space] = {".gitattributes": b"*.bin filter=lfs\n", "README.md": b"---\n"}
+            return self._reply(200, url, Content_Type="application/json")
+        for space, files in server.spaces.items():
+            if path.startswith(f"/api/spaces/{space}/preupload/"):
+                asked = json.loads(self._body())["files"]
+                mode = {"uploadMode": "regular", "shouldIgnore": False}
+                return self._json({"files": [{"path": f["path"], **mode} for f in asked]})
+            if path.startswith(f"/api/spaces/{space}/commit/"):
+                lines = [json.loads(line) for line in self._body().splitlines() if line.strip()]
+                server.commits.append(lines)
+                for line in lines:
+                    if line["key"] == "file":
+                        files[line["value"]["path"]] = base64.b64decode(line["value"]["content"])
+                    elif line["key"] == "deletedFile":
+                        files.pop(line["value"]["path"])
+                oid = commit_id(files)
+                url = f"{server.endpoint}/spaces/{space}/commit/{oid}"
+                return self._json({"commitUrl": url, "commitOid": oid, "pullRequestUrl": None})
+        return self._missing("RepoNotFound")
+
+
+def commit_id(files: dict[str, bytes]) -> str:
+    """The stand-in's commit id: a digest of the tree it holds."""
+    return hashlib.sha1(
+        json.dumps({k: git_blob_id(v) for k, v in sorted(files.items())}).encode()
+    ).hexdigest()
+
+
+@pytest.fixture
+def space_hub() -> Iterator[SpaceHubStandIn]:
+    server = SpaceHubStandIn()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def run_deploy(hub: SpaceHubStandIn, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """deploy_space.py as a user runs it, with huggingface_hub pointed at the stand-in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(
+        HF_ENDPOINT=hub.endpoint,
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_TOKEN="hf_stand_in_token",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+    )
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_deploy_creates_the_space_and_commits_exactly_the_tree(
+    space_hub: SpaceHubStandIn, space_tree: Path, tmp_path: Path
+) -> None:
+    """The real upload path (huggingface_hub's HfApi over HTTP) against the loopback stand-in:
+    a Gradio Space is created, it ends up holding exactly the dry-run tree, byte for byte, and
+    the script prints its URL and the commit to pin. A second deploy removes what no longer
+    ships and finds the Space already there."""
+    done = run_deploy(space_hub, tmp_path, "owner/space")
+    assert done.returncode == 0, done.stderr
+    assert space_hub.created == [
+        {"name": "space", "organization": "owner", "type": "space", "sdk": "gradio"}
+    ]
+    shipped = {name: (space_tree / name).read_bytes() for name in tree_files(space_tree)}
+    assert space_hub.spaces["owner/space"] == shipped  # README and .gitattributes replaced
+    readme = (space_tree / "README.md").read_text()
+    assert space_hub.validated == [{"content": readme, "repoType": "space"}]
+    (commit,) = space_hub.commits
+    assert commit[0]["key"] == "header" and commit[0]["value"]["summary"].startswith("Deploy")
+    oid = commit_id(shipped)
+    assert f"Space: {space_hub.endpoint}/spaces/owner/space" in done.stdout, done.stdout
+    assert f"commit: {oid}  (pin: owner/space@{oid})" in done.stdout, done.stdout
+
+    space_hub.spaces["owner/space"]["old_module.py"] = b"left from an earlier deploy"
+    again = run_deploy(space_hub, tmp_path, "owner/space")
+    assert again.returncode == 0, again.stderr
+    assert space_hub.spaces["owner/space"] == shipped
+    deleted = [
+        line["value"]["path"] for line in space_hub.commits[-1] if line["key"] == "deletedFile"
+    ]
+    assert deleted == ["old_module.py"]
+    assert len(space_hub.created) == 2  # asked again; the 409 "exists" is fine
+
+
+def test_deploy_without_a_usable_token_says_so_in_one_line(
+    space_hub: SpaceHubStandIn, tmp_path: Path
+) -> None:
+    """No token: refused before any request. A token the Hub refuses: the Hub's own words."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env |= {"HF_ENDPOINT": space_hub.endpoint, "HF_HOME": str(tmp_path / "no-login")}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "owner/space"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1 and space_hub.requests == []
+    assert done.stderr == "error: no Hugging Face token: set HF_TOKEN or run `hf auth login`\n"
+
+    space_hub.refuse_token = True
+    refused = run_deploy(space_hub, tmp_path, "owner/space")
+    assert refused.returncode == 1 and space_hub.spaces == {}
+    assert refused.stderr.strip() == (
+        "error: the Hub refused the deploy of owner/space (HTTP 401): "
+        "Invalid credentials in Authorization header"
+    ), refused.stderr
