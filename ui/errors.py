@@ -1,0 +1,70 @@
+"""Library errors become the app's own messages; anything unexpected is logged, never a crash.
+
+Every refusal a client sees is one sentence, "<what> can't be used: <the library's reason>.",
+with a title for the browser's toast; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import gradio as gr
+
+from interpret import ImageError, ParamError, WeightsError
+from interpret.samples import SampleError
+
+log = logging.getLogger("interpret.app")
+
+USER_ERRORS = {
+    ImageError: ("Image not usable", "This image can't be used: {}."),
+    ParamError: ("Invalid setting", "Invalid setting: {}."),
+    SampleError: ("Invalid test image index", "Can't load that test image: {}."),
+    WeightsError: ("Model unavailable", "The model weights can't be used: {}."),
+}
+# Reasons for images refused before any event runs (see ui/gradio_fixes.py).
+FILE_ONLY = "send the image as a file (with gradio_client: handle_file(path))"
+NO_URLS = "image URLs are not fetched; download the image and upload the file"
+NOT_UPLOADED = (
+    "only files uploaded to this app are read; upload the image first "
+    "(with gradio_client: handle_file(path))"
+)
+NO_IMAGE = "No image yet: upload one, click an example or press Random."
+
+
+def app_error(error: Exception) -> gr.Error:
+    """The app's message for one of the library's user errors (USER_ERRORS)."""
+    title, template = next(v for k, v in USER_ERRORS.items() if isinstance(error, k))
+    message = html.escape(template.format(str(error).rstrip(".")), quote=False)
+    return gr.Error(message, title=title, print_exception=False)
+
+
+def image_refused(reason: str) -> gr.Error:
+    """An image refused for `reason`, in the app's words."""
+    return app_error(ImageError(reason))
+
+
+def no_image() -> gr.Error:
+    return gr.Error(NO_IMAGE, title="No image", print_exception=False)
+
+
+@contextmanager
+def user_errors(action: str) -> Iterator[None]:
+    """Run one request: its user errors become the app's messages, anything else "try again"."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except tuple(USER_ERRORS) as error:
+        log.info("%s refused: %s", action, error)
+        raise app_error(error) from None
+    except Exception:
+        log.exception("%s failed", action)
+        raise gr.Error(
+            f"Something went wrong on the server while trying to {action}; it has been logged. "
+            "Please try again.",
+            title="Server error",
+            print_exception=False,
+        ) from None
