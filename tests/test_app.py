@@ -315,15 +315,35 @@ def test_a_server_side_path_is_never_read(app_url: str) -> None:
     assert "complete" not in stream and "confidences" not in stream, stream  # no prediction
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Gradio refuses the path itself (InvalidPathError) and the client gets "
-    '{"error": null}, no message at all: app.py should refuse it in its own words',
+NOT_UPLOADED = (
+    "This image can't be used: only files uploaded to this app are read; upload the image "
+    "first (with gradio_client: handle_file(path))."
 )
+
+
 def test_a_server_side_path_is_refused_in_the_apps_words(app_url: str) -> None:
+    """Gradio refuses it before any event runs (InvalidPathError, which on its own reaches the
+    client as {"error": null}); the app words it, without naming the server's folders."""
     stream = server_side_path_answer(app_url)
     message = json.loads(stream.split("data:", 1)[1])["error"]
-    assert message is not None and message.startswith("This image can't be used: "), stream
+    assert message == NOT_UPLOADED, stream
+
+
+@pytest.mark.parametrize(
+    "path", [str(example(5)), "examples/cifar10_05_6.png"], ids=["absolute", "relative"]
+)
+def test_a_file_without_gradios_meta_is_never_read(app_url: str, path: str) -> None:
+    """Without `"meta": {"_type": "gradio.FileData"}` Gradio skips its upload-folder check and
+    hands the path to the event as it came: the app must still read uploads only."""
+    response = httpx.post(f"{app_url}gradio_api/call/predict", json={"data": [{"path": path}]})
+    event = response.json()["event_id"]
+    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
+    assert stream.startswith("event: error") and "confidences" not in stream, stream
+    message = json.loads(stream.split("data:", 1)[1])["error"]
+    assert message == (
+        "This image can't be used: send the image as a file "
+        "(with gradio_client: handle_file(path))."
+    )
 
 
 def test_a_full_queue_answers_busy_and_recovers(client: Client) -> None:

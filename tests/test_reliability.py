@@ -687,11 +687,6 @@ def test_relative_server_paths_are_never_read(app_url: str, path: str) -> None:
     assert message is None or str(ROOT) not in message, message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py: Gradio refuses a path it did not receive as an upload (InvalidPathError, "
-    "before any event runs) and the client gets {'error': null}, not the app's words",
-)
 @pytest.mark.parametrize("path", SERVER_PATHS)
 def test_a_server_path_is_refused_in_the_apps_words(app_url: str, path: str) -> None:
     kind, message = _predict_by_path(app_url, path)

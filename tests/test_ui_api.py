@@ -1,0 +1,171 @@
+"""ui/api.py in this process: the endpoint functions as Gradio calls them
+(raw values), compared with the library.
+
+The server, the client and the frozen API are tests/test_app.py's; here the functions
+themselves: what they hand to Gradio (finished PNG files, never PIL images), what they refuse
+and how, and in whose words.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from conftest import example
+from PIL import Image
+
+from interpret import explain
+from interpret.explain import input_card
+from interpret.params import Params
+from interpret.samples import Sampler
+from ui import api, files
+from ui.config import REQUEST
+from ui.inputs import request_key
+
+FAST = {
+    "methods": ["saliency", "integrated_gradients", "grad_cam"],
+    "target": "predicted",
+    "n_steps": 8,
+    "nt_samples": 2,
+    "stdevs": 0.2,
+    "baseline": "zeros",
+    "seed": 0,
+    "opacity": 0.5,
+}
+
+
+def no_progress(*args, **kwargs) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uploads")
+
+
+@pytest.fixture(scope="module")
+def backend(shipped_net, uploads: Path) -> Iterator[api.Backend]:
+    saved = api._backend
+    yield api.configure(shipped_net, Sampler(), str(uploads))
+    api._backend = saved
+
+
+def upload(uploads: Path, index: int) -> dict:
+    """Example `index` as Gradio hands an upload to an event: a dict naming its cache copy."""
+    folder = uploads / f"upload{index}"
+    folder.mkdir(exist_ok=True)
+    path = folder / example(index).name
+    shutil.copyfile(example(index), path)
+    return {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+
+
+def pixels(path: str) -> np.ndarray:
+    with Image.open(path) as picture:
+        assert picture.format == "PNG"
+        return np.asarray(picture.convert("RGB"))
+
+
+def test_the_endpoints_keep_their_parameters() -> None:
+    """Names, order and defaults of the frozen API, at the function (the server's view_api is
+    compared with tests/api_snapshot.json by test_app)."""
+    explain_parameters = inspect.signature(api.explain_image).parameters
+    assert list(explain_parameters) == ["image", *REQUEST, "progress"]
+    download_parameters = inspect.signature(api.download_files).parameters
+    assert list(download_parameters) == ["image", *REQUEST, "last"]
+    tutorial = Params()
+    for parameters in (explain_parameters, download_parameters):
+        defaults = {n: p.default for n, p in parameters.items() if n in REQUEST}
+        assert defaults["contrast"] == "none" and defaults["trust_scores"] is False
+        assert defaults["occlusion_window"] == tutorial.occlusion_window
+        assert defaults["occlusion_stride"] == tutorial.occlusion_stride
+    assert list(inspect.signature(api.predict_image).parameters) == ["image"]
+    assert [(n, p.default) for n, p in inspect.signature(api.sample_image).parameters.items()] == [
+        ("index", None)
+    ]
+
+
+def test_explain_hands_gradio_finished_pngs_equal_to_the_librarys(
+    backend: api.Backend, uploads: Path
+) -> None:
+    image = upload(uploads, 3)
+    gallery, label, details, last = api.explain_image(image, **FAST, progress=no_progress)
+    settings = {k: FAST[k] for k in ("n_steps", "nt_samples", "stdevs", "baseline", "seed")}
+    expected = explain(backend.model, example(3), FAST["methods"], alpha=0.5, **settings)
+    assert all(isinstance(path, str) for path, _ in gallery)  # never a PIL image
+    paths = [Path(path) for path, _ in gallery]
+    assert all(p.name == "image.png" and p.is_relative_to(files.private_root()) for p in paths)
+    assert np.array_equal(pixels(gallery[0][0]), np.asarray(input_card(expected)))
+    for (path, caption), key in zip(gallery[1:], FAST["methods"], strict=True):
+        assert caption == expected.caption(key)
+        assert np.array_equal(pixels(path), np.asarray(expected.overlays[key].convert("RGB")))
+    assert label == dict(expected.top(5))
+    assert details["true_label"] == "airplane" and details["methods"] == FAST["methods"]
+    assert last["key"] == request_key(image, FAST | last_tail())
+    for key in FAST["methods"]:
+        np.testing.assert_array_equal(last["attributions"][key], expected.attributions[key])
+
+
+def last_tail() -> dict:
+    """The parameters after opacity at their defaults."""
+    return {"contrast": "none", "trust_scores": False, "occlusion_window": 4, "occlusion_stride": 2}
+
+
+def test_download_reuses_the_sessions_result_and_recomputes_the_same(
+    backend: api.Backend, uploads: Path
+) -> None:
+    image = upload(uploads, 6)
+    *_, last = api.explain_image(image, **FAST, progress=no_progress)
+    reused = api.download_files(image, **FAST, last=last)
+    recomputed = api.download_files(image, **FAST, last=None)
+    other = api.download_files(image, **FAST | {"seed": 1}, last=last)  # not that result
+    for npz, record in (reused, recomputed, other):
+        assert Path(npz).name == Path(reused[0]).name and Path(record).suffix == ".json"
+    with np.load(reused[0]) as first, np.load(recomputed[0]) as second:
+        assert sorted(first.files) == sorted(FAST["methods"])
+        for key in FAST["methods"]:
+            np.testing.assert_array_equal(first[key], second[key])
+    assert len({Path(npz).parent for npz, _ in (reused, recomputed, other)}) == 3
+
+
+def test_predict_and_sample(backend: api.Backend, uploads: Path) -> None:
+    expected = explain(backend.model, example(11), ["saliency"], overlays=False)
+    assert api.predict_image(upload(uploads, 11)) == dict(expected.top(5))
+    path, label, source, index = api.sample_image(3)
+    assert (label, index) == ("airplane", 3) and "#3" in source
+    assert Path(path).name == "image.png"
+    assert np.array_equal(pixels(path), np.asarray(Image.open(example(3)).convert("RGB")))
+    assert api.random_sample()[3] in range(20)
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (
+            lambda image: api.explain_image(image, **FAST | {"n_steps": 0}, progress=no_progress),
+            "Invalid setting: n_steps must be between 1 and 500, got 0.",
+        ),
+        (
+            lambda image: api.predict_image({"path": str(example(3))}),
+            "This image can't be used: only files uploaded to this app are read; upload the image "
+            "first (with gradio_client: handle_file(path)).",
+        ),
+        (
+            lambda image: api.predict_image(None),
+            "No image yet: upload one, click an example or press Random.",
+        ),
+        (
+            lambda image: api.sample_image(20),
+            "Can't load that test image: the image index must be between 0 and 19, got 20.",
+        ),
+    ],
+    ids=["setting", "not-uploaded", "no-image", "index"],
+)
+def test_refusals_are_the_apps_words(backend, uploads: Path, call, words: str) -> None:
+    with pytest.raises(gr.Error) as refused:
+        call(upload(uploads, 2))
+    assert refused.value.message == words

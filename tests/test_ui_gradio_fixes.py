@@ -1,0 +1,332 @@
+"""ui/gradio_fixes.py: each Gradio workaround, checked two ways.
+
+- Shape: the Gradio internals the app relies on still look as they did in 6.31 (signature,
+  attribute, behaviour of a plain call). A new Gradio that changes them fails here, loudly,
+  before a workaround silently stops working.
+- Still needed: Gradio, without the workaround, still does what it works around (a server path
+  gets no words, a file dict without `meta` reaches the event unchecked, a URL is fetched, a
+  picture is rewritten in place). When one of these starts failing, Gradio fixed it upstream:
+  the workaround can go.
+
+Two small Gradio apps run in this process on loopback: a plain `gr.Blocks`, and the app's
+`UploadsOnlyBlocks`, each echoing what its event receives for an image input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import httpx
+import pytest
+from conftest import example
+from gradio import processing_utils
+from gradio.exceptions import InvalidPathError
+from gradio_client.utils import is_file_obj_with_meta, is_http_url_like
+from PIL import Image
+
+from ui.errors import FILE_ONLY, NO_URLS, NOT_UPLOADED
+from ui.files import write_atomically
+from ui.gradio_fixes import UploadsOnlyBlocks, upload_folder, upload_refusal
+
+pytestmark = pytest.mark.timeout(120)
+
+META = {"_type": "gradio.FileData"}
+URL = "https://example.com/cat.png"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _echo_app(blocks_class: type[gr.Blocks]) -> tuple[gr.Blocks, gr.Image, list[Any]]:
+    """An app whose /seen endpoint returns the raw image value its event got (events skip
+    preprocessing, as the app's do); with the list of URLs it was asked to fetch."""
+    fetched: list[Any] = []
+    with blocks_class(analytics_enabled=False) as demo:
+        image = gr.Image(type="filepath")
+        if isinstance(demo, UploadsOnlyBlocks):
+            demo.uploads_only(image)
+        seen = gr.JSON()
+        gr.Button().click(
+            lambda value: {"value": value}, image, seen, api_name="seen", preprocess=False
+        )
+    fetch = image.async_move_resource_to_block_cache
+
+    async def spy(url_or_file_path):  # records what Gradio moves or downloads for the event
+        fetched.append(url_or_file_path)
+        if isinstance(url_or_file_path, str) and is_http_url_like(url_or_file_path):
+            raise RuntimeError("the test stops the download here")
+        return await fetch(url_or_file_path)
+
+    image.async_move_resource_to_block_cache = spy
+    return demo, image, fetched
+
+
+@pytest.fixture(scope="module")
+def temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Gradio's upload folder for this module's apps (read from GRADIO_TEMP_DIR)."""
+    folder = tmp_path_factory.mktemp("gradio")
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("GRADIO_TEMP_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def apps(temp_dir: Path) -> Iterator[dict[str, tuple[str, list[Any]]]]:
+    """{"plain": (url, fetched), "app": (url, fetched)}, both serving."""
+    running = {}
+    launched = []
+    for name, kind in (("plain", gr.Blocks), ("app", UploadsOnlyBlocks)):
+        demo, _, fetched = _echo_app(kind)
+        demo.queue()
+        port = _free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        launched.append(demo)
+        running[name] = (f"http://127.0.0.1:{port}/", fetched)
+    yield running
+    for demo in launched:
+        demo.close(verbose=False)
+
+
+def _call(url: str, value: Any) -> tuple[str, Any]:
+    """POST the value as /seen's image over raw HTTP: ("complete", data) or ("error", payload)."""
+    event = httpx.post(f"{url}gradio_api/call/seen", json={"data": [value]}).json()["event_id"]
+    stream = httpx.get(f"{url}gradio_api/call/seen/{event}", timeout=60).text
+    kind = stream.split("\n", 1)[0].removeprefix("event: ")
+    data = [line[len("data: ") :] for line in stream.splitlines() if line.startswith("data: ")]
+    return kind, json.loads(data[-1])
+
+
+def _upload(url: str, path: Path) -> str:
+    with open(path, "rb") as file:
+        reply = httpx.post(f"{url}gradio_api/upload", files={"files": (path.name, file)})
+    reply.raise_for_status()
+    return reply.json()[0]
+
+
+def _words(reason: str) -> str:
+    return f"This image can't be used: {reason}."
+
+
+# ------------------------------------------------------------------ 1. uploads only: shape
+
+
+def test_preprocess_data_is_the_hook_gradio_calls_before_every_event() -> None:
+    """UploadsOnlyBlocks overrides this coroutine: its name, parameters and its call from
+    process_api must not move."""
+    assert inspect.iscoroutinefunction(gr.Blocks.preprocess_data)
+    parameters = inspect.signature(gr.Blocks.preprocess_data).parameters
+    assert list(parameters) == ["self", "block_fn", "inputs", "state", "explicit_call"]
+    assert parameters["explicit_call"].default is False
+    assert "self.preprocess_data(" in inspect.getsource(gr.Blocks.process_api)
+    move = inspect.signature(processing_utils.async_move_files_to_cache).parameters
+    assert "check_in_upload_folder" in move
+    assert issubclass(InvalidPathError, ValueError)
+
+
+def test_gradios_file_helpers_still_tell_files_and_urls_apart() -> None:
+    assert is_file_obj_with_meta({"path": "a.png", "meta": META})
+    assert not is_file_obj_with_meta({"path": "a.png"})
+    assert is_http_url_like(URL) and not is_http_url_like("examples/a.png")
+
+
+def test_the_upload_folder_is_every_components_cache(
+    temp_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert upload_folder() == gr.Image().GRADIO_CACHE == str(temp_dir)
+    monkeypatch.delenv("GRADIO_TEMP_DIR")
+    assert upload_folder() == gr.Image().GRADIO_CACHE
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ({"path": "/tmp/gradio/x/a.png", "meta": META}, None),
+        ("examples/a.png", FILE_ONLY),
+        (5, FILE_ONLY),
+        ({"path": ""}, FILE_ONLY),
+        ({"path": 5, "meta": META}, FILE_ONLY),
+        ({"path": "/tmp/gradio/x/a.png"}, FILE_ONLY),  # no meta: Gradio would not check it
+        ({"path": URL, "meta": META}, NO_URLS),
+        ({"path": URL}, NO_URLS),
+        ({"path": "ftp://host/a.png", "meta": META}, NO_URLS),
+    ],
+)
+def test_upload_refusal(value: Any, expected: str | None) -> None:
+    assert upload_refusal(value) == expected
+
+
+# ------------------------------------------------------------------ 1. uploads only: needed
+
+
+def test_plain_gradio_gives_a_server_path_no_words(apps) -> None:
+    url, _ = apps["plain"]
+    kind, payload = _call(url, {"path": str(example(3)), "meta": META})
+    assert kind == "error" and payload["error"] is None, payload
+
+
+def test_plain_gradio_hands_a_file_without_meta_to_the_event_unchecked(apps) -> None:
+    url, _ = apps["plain"]
+    kind, data = _call(url, {"path": str(example(3))})
+    assert kind == "complete" and data[0]["value"]["path"] == str(example(3)), data
+
+
+def test_plain_gradio_fetches_an_image_url(apps) -> None:
+    url, fetched = apps["plain"]
+    kind, payload = _call(url, {"path": URL, "meta": META})
+    assert URL in fetched, fetched  # it went to download it
+    assert kind == "error" and payload["error"] is None, payload
+
+
+def test_plain_gradio_gives_a_value_that_is_not_a_file_no_words(apps) -> None:
+    url, _ = apps["plain"]
+    kind, payload = _call(url, "examples/cifar10_03_0.png")
+    assert kind == "error" and payload["error"] is None, payload
+
+
+# ------------------------------------------------------------------ 1. uploads only: fixed
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"path": str(example(3)), "meta": META}, NOT_UPLOADED),
+        ({"path": "../../etc/hostname", "meta": META}, NOT_UPLOADED),
+        ({"path": str(example(3))}, FILE_ONLY),
+        ({"path": URL, "meta": META}, NO_URLS),
+        ("examples/cifar10_03_0.png", FILE_ONLY),
+        ({"path": "a.png", "meta": META, "size": "big"}, FILE_ONLY),
+    ],
+    ids=["server-path", "relative-path", "no-meta", "url", "text", "bad-field"],
+)
+def test_the_apps_blocks_refuse_in_the_apps_words(apps, value: Any, reason: str) -> None:
+    url, fetched = apps["app"]
+    kind, payload = _call(url, value)
+    assert kind == "error" and payload["error"] == _words(reason), payload
+    assert payload["title"] == "Image not usable"
+    assert URL not in fetched
+
+
+def test_the_apps_blocks_pass_an_upload_through(apps, temp_dir: Path) -> None:
+    url, _ = apps["app"]
+    uploaded = _upload(url, example(3))
+    kind, data = _call(url, {"path": uploaded, "meta": META, "orig_name": "a.png"})
+    assert kind == "complete", data
+    path = Path(data[0]["value"]["path"])
+    assert path.resolve().is_relative_to(temp_dir.resolve())
+    assert path.read_bytes() == example(3).read_bytes()
+    assert _call(url, None) == ("complete", [{"value": None}])  # the event says "no image"
+
+
+# ------------------------------------------------------------------ 2. pictures as files
+
+
+def _big_picture() -> Image.Image:
+    """About 7 MB as BMP: long enough to write that a reader can catch it half-way."""
+    return Image.frombytes("RGB", (1500, 1500), os.urandom(1500 * 1500 * 3))
+
+
+def _short_reads(write: Callable[[int], None], files: Callable[[], list[Path]], size: int) -> int:
+    """Run `write(n)` for n = 0..29 while a reader polls `files()`: how many times it saw one
+    shorter than `size` bytes (half-written)."""
+    done, short = threading.Event(), 0
+
+    def writer() -> None:
+        for number in range(30):
+            write(number)
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        for path in files():
+            with contextlib.suppress(FileNotFoundError):  # between two renames
+                short += path.stat().st_size < size
+    thread.join()
+    return short
+
+
+def test_plain_gradio_rewrites_a_picture_in_place_where_a_client_can_read_it_half_written(
+    tmp_path: Path,
+) -> None:
+    """`save_pil_to_cache` names a picture by content and rewrites that same file on every
+    render: a concurrent reader sees it short. Hence the app never hands Gradio PIL images."""
+    picture = _big_picture()
+    size = len(processing_utils.encode_pil_to_bytes(picture, "bmp"))
+    path = Path(processing_utils.save_pil_to_cache(picture, str(tmp_path), format="bmp"))
+    assert path.stat().st_size == size
+
+    def render(_: int) -> None:
+        assert processing_utils.save_pil_to_cache(picture, str(tmp_path), format="bmp") == str(path)
+
+    short = _short_reads(render, lambda: [path], size)
+    print(f"save_pil_to_cache: {short} half-written reads in 30 renders")
+    assert short > 0
+
+
+def test_gradios_file_copy_and_the_apps_writes_are_never_seen_half_written(
+    tmp_path: Path,
+) -> None:
+    """What the app relies on instead: it writes each file whole (`write_atomically`), and
+    Gradio copies a file path into its cache with `save_file_to_cache`, also whole."""
+    picture = _big_picture()
+    source = tmp_path / "big.bmp"
+    picture.save(source)
+    size = source.stat().st_size
+    assert list(inspect.signature(processing_utils.save_file_to_cache).parameters) == [
+        "file_path",
+        "cache_dir",
+    ]
+
+    def copy(number: int) -> None:  # a fresh cache each time: Gradio reuses an existing copy
+        processing_utils.save_file_to_cache(source, str(tmp_path / f"cache{number}"))
+
+    def copies() -> list[Path]:
+        return list(tmp_path.glob("cache*/*/big.bmp"))
+
+    assert _short_reads(copy, copies, size) == 0
+    assert len(copies()) == 30
+    data = source.read_bytes()
+    ours = tmp_path / "ours.bmp"
+    assert _short_reads(lambda _: write_atomically(ours, data), lambda: [ours], size) == 0
+
+
+@pytest.mark.parametrize("kind", [gr.Gallery, gr.Image])
+def test_a_file_path_output_is_copied_never_re_encoded(
+    kind: type, tmp_path: Path, temp_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gallery and image outputs take the app's PNG paths without `save_pil_to_cache`."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("save_pil_to_cache was called")
+
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", refuse)
+    component = kind(format="png")
+    picture = tmp_path / "image.png"
+    Image.open(example(3)).save(picture)
+    value = [(str(picture), "caption")] if isinstance(component, gr.Gallery) else str(picture)
+    shown = component.postprocess(value)
+    served = shown.root[0].image.path if isinstance(component, gr.Gallery) else shown.path
+    assert served == str(picture)  # the file as given; Gradio copies it when it serves it
+    cached = Path(processing_utils.save_file_to_cache(served, str(temp_dir)))
+    assert cached.name == "image.png" and cached.read_bytes() == picture.read_bytes()
+
+
+def test_write_atomically_replaces_a_file_whole_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "image.png"
+    write_atomically(target, b"old")
+    write_atomically(target, b"new contents")
+    assert target.read_bytes() == b"new contents"
+    assert [path.name for path in tmp_path.iterdir()] == ["image.png"]

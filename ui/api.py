@@ -1,0 +1,275 @@
+"""The named endpoints: /explain, /download, /predict and /sample (the frozen API).
+
+Plain functions of the raw request values, documented for `gradio_client` (Gradio shows each
+docstring in the API page; tests/api_snapshot.json freezes names, order and defaults). They
+read the image and settings (ui/inputs.py), call `interpret`, and shape the result
+(ui/views.py); library errors leave as the app's messages (ui/errors.py). Pictures and
+downloads are handed to Gradio as finished files (ui/files.py).
+
+`configure` gives them the model and the sampler once, at start-up (app.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.utils import is_zero_gpu_space
+
+from interpret import METHODS, Explanation, Net, explain
+from interpret.samples import Sampler
+
+from .config import DEFAULTS, EXTRA_SETTINGS, NO_CONTRAST, SETTINGS
+from .errors import user_errors
+from .files import request_folder, save_pictures, write_downloads
+from .inputs import (
+    as_flag,
+    as_request,
+    decoded,
+    request_key,
+    resolve_contrast,
+    resolve_target,
+    uploaded_path,
+)
+from .views import details_output, gallery_pictures, label_output, stored
+
+Gallery = list[tuple[str, str]]
+ZERO_GPU = is_zero_gpu_space()
+try:  # ZeroGPU Spaces: GPU work must run inside a function wrapped by spaces.GPU
+    import spaces
+
+    on_gpu: Callable[[Callable], Callable] = spaces.GPU
+except Exception:  # not installed, or not usable here: run as is
+
+    def on_gpu(function: Callable) -> Callable:
+        return function
+
+
+@dataclass
+class Backend:
+    """What the endpoints compute with: the model, the test images, and Gradio's upload folder
+    (the only place an image is read from)."""
+
+    model: Net
+    sampler: Sampler
+    upload_folder: str | None = None
+
+
+_backend: Backend | None = None
+
+
+def configure(model: Net, sampler: Sampler, upload_folder: str | None = None) -> Backend:
+    """Give the endpoints their model and sampler (once, at start-up)."""
+    global _backend
+    _backend = Backend(model, sampler, upload_folder)
+    return _backend
+
+
+def backend() -> Backend:
+    if _backend is None:
+        raise RuntimeError("ui.api.configure(model, sampler) was not called")
+    return _backend
+
+
+def read_upload(image: Any):
+    """The model input of an uploaded image."""
+    return decoded(uploaded_path(image, backend().upload_folder))
+
+
+@on_gpu
+def _explain_on_device(picture, methods, target, alpha, settings, progress, extra) -> Explanation:
+    return explain(
+        backend().model,
+        picture,
+        methods,
+        target,
+        alpha=alpha,
+        progress=progress,
+        **settings,
+        **extra,
+    )
+
+
+def explanation(
+    picture: Any,
+    request: dict[str, Any],
+    overlays: bool,
+    progress: Callable[..., Any] | None,
+) -> tuple[Explanation, tuple[int, str] | None]:
+    """Run one request (a model input and the raw /explain parameter values) through
+    `interpret.explain`; with the true label when the app knows the picture."""
+    truth = backend().sampler.truth(picture)
+    trust = as_flag("trust_scores", request["trust_scores"])
+    extra = {
+        "contrast": resolve_contrast(request["contrast"]),
+        "faithfulness": trust,
+        "sanity": trust,
+        "overlays": overlays,
+        **{name: request[name] for name in EXTRA_SETTINGS},
+    }
+
+    def report(done: int, total: int, key: str) -> None:
+        after = " · trust scores next, the slow part" if trust else ""
+        progress((done, total), desc=f"{METHODS[key].label} ({done + 1} of {total}){after}")
+
+    result = _explain_on_device(
+        picture,
+        request["methods"],
+        resolve_target(request["target"], truth),
+        request["opacity"],
+        {name: request[name] for name in SETTINGS},
+        None if ZERO_GPU or progress is None else report,  # ZeroGPU runs it in another process
+        extra,
+    )
+    return result, truth
+
+
+def gallery_output(
+    result: Explanation, truth: tuple[int, str] | None, folder: Path | None = None
+) -> Gallery:
+    """The gallery as finished PNG files with their captions (never PIL images: see
+    ui/gradio_fixes.py, `save_pil_to_cache`), in `folder` or a fresh request folder."""
+    pictures = gallery_pictures(result, truth)
+    if folder is None:
+        folder = request_folder("gallery-")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+    paths = save_pictures([picture for picture, _ in pictures], folder)
+    return [(path, caption) for path, (_, caption) in zip(paths, pictures, strict=True)]
+
+
+def explain_image(
+    image: Any,
+    methods: Any,
+    target: Any,
+    n_steps: Any,
+    nt_samples: Any,
+    stdevs: Any,
+    baseline: Any,
+    seed: Any,
+    opacity: Any,
+    contrast: Any = NO_CONTRAST,
+    trust_scores: Any = False,
+    occlusion_window: Any = DEFAULTS.occlusion_window,
+    occlusion_stride: Any = DEFAULTS.occlusion_stride,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
+) -> tuple[Gallery, dict[str, float], dict[str, Any], dict[str, Any]]:
+    """Explain one image: the model's top-5 prediction and one attribution map per method.
+
+    Args:
+        image: image file (gradio_client: handle_file(path)); cropped, resized to 32x32
+        methods: keys of interpret.METHODS (default: the four of the Captum tutorial)
+        target: "predicted" (default), "true label" (known test images), a class, or 0-9
+        n_steps: Integrated Gradients steps, 1-500 (default 50)
+        nt_samples: SmoothGrad noisy copies, 1-500 (default 100); n_steps*nt_samples<=20000
+        stdevs: SmoothGrad noise level in normalized units, 0-5 (default 0.2)
+        baseline: reference input: zeros (default), black, blur, noise or mean
+        seed: random seed for noise and noise baseline (default 0); same request, same maps
+        opacity: heat-map opacity over the grayscale image, 0-1 (default 0.5)
+        contrast: "none" (default), or a class (name or 0-9) other than the target: the maps
+            then explain "why target rather than contrast", the difference of the two logits
+        trust_scores: True adds details["faithfulness"] (deletion/insertion AUC and curves,
+            infidelity, max-sensitivity) and details["sanity"] (randomized-model Spearman rho,
+            flagged) per method; several times slower (default False)
+        occlusion_window: Occlusion's square window in pixels, 1-32 (default 4)
+        occlusion_stride: Occlusion's step in pixels, 1-32 (default 2)
+    Returns:
+        gallery: model input, then one map per method, captioned "method · sign · target: class"
+            ("target: A vs B" with a contrast)
+        label: top-5 classes with probabilities
+        details: prediction, true label if known, deltas, seconds per method, params, library
+            versions, weights, device, method agreement (Spearman matrix) and trust scores.
+            The raw arrays: /download with the same parameters.
+    """
+    request = as_request(locals())
+    with user_errors("explain the image"):
+        progress(0, desc="Reading the image")
+        result, truth = explanation(read_upload(image), request, overlays=True, progress=progress)
+        return (
+            gallery_output(result, truth),
+            label_output(result),
+            details_output(result, truth),
+            stored(result, truth, request_key(image, request), request),
+        )
+
+
+def download_files(
+    image: Any,
+    methods: Any,
+    target: Any,
+    n_steps: Any,
+    nt_samples: Any,
+    stdevs: Any,
+    baseline: Any,
+    seed: Any,
+    opacity: Any,
+    contrast: Any = NO_CONTRAST,
+    trust_scores: Any = False,
+    occlusion_window: Any = DEFAULTS.occlusion_window,
+    occlusion_stride: Any = DEFAULTS.occlusion_stride,
+    last: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """The raw attributions and every setting of an explanation, to reproduce it exactly.
+
+    Takes exactly the parameters of /explain (same names, order and defaults). Right after an
+    /explain call with the same parameters from the same client it reuses that result;
+    otherwise it computes it (the same seed gives the same arrays).
+
+    Returns:
+        attributions: .npz with one float32 array (3x32x32) per method key, as the library
+            returns them: numpy.load(path)["integrated_gradients"]
+        explanation: .json with the details of /explain plus the request as received, the model
+            input's SHA-256 and the `interpret.explain` call that recomputes the arrays
+            (params, library versions, weights source included)
+    """
+    request = as_request(locals())
+    with user_errors("prepare the downloads"):
+        key = request_key(image, request)
+        if not (isinstance(last, dict) and last.get("key") == key):
+            result, truth = explanation(read_upload(image), request, overlays=False, progress=None)
+            last = stored(result, truth, key, request)
+        return write_downloads(last, request_folder())
+
+
+@on_gpu
+def _predict_on_device(picture) -> Explanation:
+    # Through `explain` so the forward pass shares its lock with attribution hooks; saliency
+    # is the cheapest method, and its map is not rendered.
+    return explain(backend().model, picture, ["saliency"], overlays=False)
+
+
+def predict_image(image: Any) -> dict[str, float]:
+    """Classify one image: the model's top-5 classes with probabilities.
+
+    Args:
+        image: image file (gradio_client: handle_file(path)); cropped, resized to 32x32
+    Returns:
+        label: top-5 classes with probabilities
+    """
+    with user_errors("classify the image"):
+        return label_output(_predict_on_device(read_upload(image)))
+
+
+def sample_image(index: Any = None) -> tuple[str, str, str, int]:
+    """A CIFAR-10 test image with its true label, by index or at random.
+
+    Args:
+        index: position in the set sampled from (0-9999 full test set, 0-19 examples); None: random
+    Returns:
+        image: the 32x32 test image (PNG)
+        true_label: its CIFAR-10 class name
+        source: which set it comes from, its index there and its label
+        index: its index in that set
+    """
+    with user_errors("load a test image"):
+        sample = backend().sampler.sample(index)
+        (path,) = save_pictures([sample.image], request_folder("sample-"))
+        return path, sample.label_name, sample.describe(), sample.index
+
+
+def random_sample() -> tuple[str, str, str, int]:
+    """/sample without an index (the Random button)."""
+    return sample_image(None)

@@ -1,0 +1,60 @@
+"""The whole page: title, explain panel, trust panel, details, help and footer, in that order,
+then every event wired. `build_demo` is all app.py needs."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from interpret import Net
+from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
+
+from . import explain_tab, first_visit, trust_panel
+from .config import ServerSettings
+from .gradio_fixes import UploadsOnlyBlocks
+from .views import method_help
+
+TITLE = "Why did the CNN say that? · CIFAR-10 + Captum"
+INTRO = (
+    "# Why did the CNN say that?\n"
+    "Upload a picture, pick a random CIFAR-10 test image or click an example. The small CNN "
+    "from [Captum's CIFAR-10 tutorial](https://captum.ai/tutorials/CIFAR_TorchVision_Interpret)"
+    " sorts it into one of ten classes, and attribution methods show which pixels drove that "
+    "decision. For students and anyone curious about how image classifiers decide, and about "
+    "how far the explanations agree."
+)
+
+
+def footer(model: Net, device: str) -> str:
+    """Weights, device, upload limits and where the examples come from."""
+    return (
+        f"Weights: `{model.weights_source}` · device: `{device}` · uploads up to "
+        f"{MAX_FILE_BYTES // 2**20} MB and {MAX_PIXELS // 1_000_000} megapixels · "
+        "examples: the first 20 CIFAR-10 test images (Krizhevsky, 2009) as shipped with "
+        "[foolbox](https://github.com/bethgelab/foolbox) (MIT)."
+    )
+
+
+def build_demo(
+    model: Net, device: str, server: ServerSettings, opening: first_visit.FirstVisit | None
+) -> UploadsOnlyBlocks:
+    """The app's Blocks (queue not yet configured); `opening`: the result the page opens with,
+    None for a page that opens empty."""
+    with UploadsOnlyBlocks(
+        title=TITLE,
+        analytics_enabled=False,
+        delete_cache=(3600, 3600),  # drop generated PNGs and uploads older than an hour
+    ) as demo:
+        gr.Markdown(INTRO, elem_id="title")
+        tab = explain_tab.build(demo)
+        trust = trust_panel.build()
+        with gr.Accordion("Details (JSON)", open=False):
+            details = gr.JSON(label="Details", elem_id="details")
+        gr.Markdown(method_help(), elem_id="help")
+        gr.Markdown(footer(model, device), elem_id="footer")
+        last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
+
+        explain_tab.wire(demo, tab, details, last_result, trust.downloads, server.concurrency)
+        trust_panel.wire(trust, details)
+        if opening is not None:
+            first_visit.wire(demo, opening, tab, details, trust.downloads)
+    return demo
