@@ -7,8 +7,11 @@ in the app's own words, and the server must keep serving afterwards.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import gradio
+import gradio_client
 import httpx
 import numpy as np
 import pytest
@@ -102,6 +105,55 @@ def test_exactly_the_documented_endpoints(client: Client) -> None:
     assert len(explain_info["returns"]) == 3
     assert [p["parameter_name"] for p in named["/predict"]["parameters"]] == ["image"]
     assert [p["parameter_name"] for p in named["/sample"]["parameters"]] == ["index"]
+
+
+SNAPSHOT = Path(__file__).with_name("api_snapshot.json")
+UPDATE_SNAPSHOT = "INTERPRET_UPDATE_API_SNAPSHOT"
+
+
+def _differences(recorded, served, where: str = "") -> list[str]:
+    """Every path at which two JSON values differ, with both values (short)."""
+    if isinstance(recorded, dict) and isinstance(served, dict):
+        found = []
+        for key in sorted(set(recorded) | set(served), key=str):
+            if key not in served:
+                found.append(f"{where}/{key}: removed")
+            elif key not in recorded:
+                found.append(f"{where}/{key}: added ({json.dumps(served[key])[:80]})")
+            else:
+                found += _differences(recorded[key], served[key], f"{where}/{key}")
+        return found
+    if isinstance(recorded, list) and isinstance(served, list) and len(recorded) == len(served):
+        return [
+            d
+            for i, pair in enumerate(zip(recorded, served))
+            for d in _differences(*pair, f"{where}[{i}]")
+        ]
+    if recorded != served:
+        return [f"{where}: {json.dumps(recorded)[:80]} -> {json.dumps(served)[:80]}"]
+    return []
+
+
+def test_the_api_matches_its_snapshot(client: Client) -> None:
+    """The API is frozen: every named endpoint keeps its name, parameters (names, order,
+    defaults, components, types) and returns, as recorded in tests/api_snapshot.json.
+
+    To change it on purpose: INTERPRET_UPDATE_API_SNAPSHOT=1 python -m pytest
+    tests/test_app.py -k snapshot, then review `git diff tests/api_snapshot.json`."""
+    served = client.view_api(print_info=False, return_format="dict")
+    recorded = json.loads(SNAPSHOT.read_text())
+    if os.environ.get(UPDATE_SNAPSHOT) == "1":
+        recorded.update(view_api=served, gradio=gradio.__version__)
+        recorded["gradio_client"] = gradio_client.__version__
+        text = json.dumps(recorded, indent=2, sort_keys=True, ensure_ascii=False)
+        SNAPSHOT.write_text(text + "\n")
+        pytest.skip(f"{UPDATE_SNAPSHOT}=1: wrote {SNAPSHOT.name}; review its diff")
+    differences = _differences(recorded["view_api"], served)
+    assert not differences, (
+        f"The API differs from {SNAPSHOT.name} (recorded with Gradio {recorded['gradio']}, "
+        f"running {gradio.__version__}); if on purpose, see this test's docstring:\n"
+        + "\n".join(differences)
+    )
 
 
 def test_sample_by_index_gives_the_image_and_its_true_label(client: Client) -> None:
