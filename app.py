@@ -30,6 +30,7 @@ from interpret.memory import retain_freed_memory
 from interpret.samples import default_sampler
 from ui import api
 from ui.config import ServerSettings
+from ui.first_visit import FirstVisit
 from ui.gradio_fixes import upload_folder
 from ui.page import build_demo
 from ui.theme import launch_options
@@ -52,7 +53,10 @@ MODEL = load_model_or_exit()
 DEVICE = str(next(MODEL.parameters()).device)
 SERVER = ServerSettings.from_env(DEVICE)
 api.configure(MODEL, default_sampler(), upload_folder())
-demo = build_demo(MODEL, DEVICE, SERVER, None)
+FIRST_VISIT = FirstVisit()  # the page opens on example 3, explained
+if not api.ZERO_GPU:  # (on ZeroGPU the GPU exists only in a request: the first visit computes it)
+    FIRST_VISIT.start()
+demo = build_demo(MODEL, DEVICE, SERVER, FIRST_VISIT)
 demo.queue(max_size=SERVER.queue_size, default_concurrency_limit=SERVER.concurrency)
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ README screenshot of a running app (laptop width, an example explained).
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ CHROMIUM_ARGS = [
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 120_000  # a busy 2-core machine; an explanation takes about a second when idle
-EXAMPLE = 3  # cifar10_03_0.png, an airplane
+EXAMPLE = 3  # cifar10_03_0.png, an airplane: the example the page opens with
+EXAMPLE_PATH = ROOT / "examples" / "cifar10_03_0.png"
+CLICKED = 10  # cifar10_10_0.png, another airplane
 
 
 def _playwright():
@@ -51,13 +54,11 @@ def browser() -> Iterator:
         chromium.close()
 
 
-def explain_example(page, url: str, row: int = EXAMPLE) -> list[str]:
-    """Open the app, click an example, wait for every map to load; the gallery's captions."""
+def wait_for_maps(page) -> list[str]:
+    """Wait until the gallery shows the model input and every default map, loaded, and the
+    summary and downloads under them; the gallery's captions."""
     from playwright.sync_api import expect
 
-    page.goto(url)
-    expect(page).to_have_title("Why did the CNN say that? · CIFAR-10 + Captum")
-    page.locator("#examples tbody tr").nth(row).click()
     captions = page.locator("#gallery .caption-label")
     expect(captions).to_have_count(1 + len(DEFAULT_METHODS), timeout=WAIT_MS)
     expect(page.locator("#summary")).to_contain_text("Weights", timeout=WAIT_MS)
@@ -71,19 +72,88 @@ def explain_example(page, url: str, row: int = EXAMPLE) -> list[str]:
     return captions.all_inner_texts()
 
 
+def explain_example(page, url: str, row: int | None = None) -> list[str]:
+    """Open the app, which opens on example EXAMPLE explained; with `row`, click that example
+    (another one) and wait for its maps. The gallery's captions."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page).to_have_title("Why did the CNN say that? · CIFAR-10 + Captum")
+    captions = wait_for_maps(page)
+    expect(page.locator("#json-file")).to_contain_text(".json", timeout=WAIT_MS)
+    if row is None or row == EXAMPLE:
+        return captions
+    page.locator("#examples tbody tr").nth(row).click()
+    # The true label and the cleared results arrive together: the maps after it are row's.
+    shown = re.compile(rf"\(bundled example #{row}\)$")
+    expect(truth_box(page)).to_have_value(shown, timeout=WAIT_MS)
+    return wait_for_maps(page)
+
+
+def truth_box(page):
+    return page.locator("#truth input, #truth textarea").first
+
+
+def test_the_page_opens_on_an_explained_example_without_waiting_for_it(
+    browser, app_url: str, pretrained_dir: Path
+) -> None:
+    """No click: example 3 (the tutorial's airplane) is explained on arrival, with its
+    prediction, maps, details and downloads. The page paints first: with the request that
+    fetches the example held back, the page is already there, and empty."""
+    from playwright.sync_api import expect
+
+    from interpret import explain, load_model
+
+    predicted = explain(
+        load_model(pretrained_dir), EXAMPLE_PATH, ["saliency"], overlays=False
+    ).predicted_class
+    page = browser.new_page(viewport=LAPTOP)
+    held = []
+    page.route("**/gradio_api/queue/join*", lambda route: held.append(route))  # its load event
+    page.goto(app_url)
+    expect(page.locator("#title")).to_contain_text("Why did the CNN say that?")
+    expect(page.locator("#image")).to_be_visible()
+    for _ in range(WAIT_MS // 100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page did not ask for the first visit's example"
+    expect(page.locator("#gallery .caption-label")).to_have_count(0)
+    expect(page.locator("#summary")).to_contain_text("Start with an image")
+    for route in held:
+        route.continue_()
+    page.unroute("**/gradio_api/queue/join*")
+
+    captions = wait_for_maps(page)
+    assert captions[0].startswith(f"Model input 32×32 (shown 8×) · predicted {predicted} ")
+    assert captions[0].endswith("true label airplane")
+    for caption, key in zip(captions[1:], DEFAULT_METHODS, strict=True):
+        method = METHODS[key]
+        assert caption == f"{method.label} · {method.sign_text} · target: {predicted}"
+    expect(truth_box(page)).to_have_value("airplane (bundled example #3)")
+    expect(page.locator("#index input")).to_have_value(str(EXAMPLE))
+    expect(page.locator("#label")).to_contain_text("(true label: airplane)")
+    expect(page.locator("#label")).to_contain_text(predicted)
+    expect(page.locator("#summary")).to_contain_text("Convergence delta")
+    expect(page.locator("#agreement img")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#npz-file")).to_contain_text(".npz")
+    expect(page.locator("#json-file")).to_contain_text(".json")
+    page.get_by_role("button", name="Details (JSON)").click()
+    expect(page.locator("#details")).to_contain_text("predicted_class")
+    page.close()
+
+
 def test_clicking_an_example_explains_it(browser, app_url: str) -> None:
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport=LAPTOP)
-    captions = explain_example(page, app_url)
+    captions = explain_example(page, app_url, row=CLICKED)
     assert captions[0].startswith("Model input 32×32 (shown 8×) · predicted ")
     assert captions[0].endswith("true label airplane")
     for caption, key in zip(captions[1:], DEFAULT_METHODS, strict=True):
         assert caption.startswith(f"{METHODS[key].label} · {METHODS[key].sign_text} · target: ")
-    expect(page.locator("#truth input, #truth textarea").first).to_have_value(
-        "airplane (bundled example #3)"
-    )
-    expect(page.locator("#index input")).to_have_value(str(EXAMPLE))  # "Load this index" agrees
+    expect(truth_box(page)).to_have_value(f"airplane (bundled example #{CLICKED})")
+    expect(page.locator("#index input")).to_have_value(str(CLICKED))  # "Load this index" agrees
     expect(page.locator("#label")).to_contain_text("(true label: airplane)")
     expect(page.locator("#summary")).to_contain_text("Convergence delta")
     for method in METHODS.values():  # every method is explained on the page
@@ -108,7 +178,7 @@ def test_removing_the_image_clears_the_page_quietly(browser, app_url: str) -> No
     explain_example(page, app_url)
     page.get_by_role("button", name="Remove Image").click()
     expect(page.locator("#summary")).to_contain_text("Start with an image", timeout=WAIT_MS)
-    expect(page.locator("#truth input, #truth textarea").first).to_have_value("")
+    expect(truth_box(page)).to_have_value("")
     expect(page.locator("#gallery .caption-label")).to_have_count(0)
     page.wait_for_timeout(1500)  # a toast from a step run on the empty image would show by now
     expect(page.locator(".toast-body")).to_have_count(0)
@@ -147,7 +217,7 @@ def test_a_bad_upload_shows_the_apps_message(browser, app_url: str, tmp_path: Pa
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport=LAPTOP)
-    page.goto(app_url)
+    explain_example(page, app_url)  # the page as it opens, then a bad upload
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("shopping list: milk, eggs\n")
     page.locator("#image input[type=file]").set_input_files(not_an_image)
@@ -167,7 +237,8 @@ def test_the_page_fits_a_phone(browser, app_url: str) -> None:
 
 
 def save_readme_screenshot(url: str, path: Path) -> None:
-    """The README's picture: laptop width, an example explained, down to the maps."""
+    """The README's picture: laptop width, the page as it opens (example 3 explained), down to
+    the maps."""
     sync_playwright = _playwright()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

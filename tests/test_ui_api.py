@@ -1,15 +1,16 @@
-"""ui/api.py in this process: the endpoint functions as Gradio calls them
-(raw values), compared with the library.
+"""ui/api.py and ui/first_visit.py in this process: the endpoint functions as Gradio calls them
+(raw values), compared with the library; the page's opening result.
 
 The server, the client and the frozen API are tests/test_app.py's; here the functions
 themselves: what they hand to Gradio (finished PNG files, never PIL images), what they refuse
-and how, and in whose words.
+and how, and that the first visit is the default request on example 3.
 """
 
 from __future__ import annotations
 
 import inspect
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +20,13 @@ import pytest
 from conftest import example
 from PIL import Image
 
-from interpret import explain
+from interpret import DEFAULT_METHODS, explain, model_image
 from interpret.explain import input_card
 from interpret.params import Params
 from interpret.samples import Sampler
 from ui import api, files
 from ui.config import REQUEST
+from ui.first_visit import FirstVisit, default_request
 from ui.inputs import request_key
 
 FAST = {
@@ -169,3 +171,43 @@ def test_refusals_are_the_apps_words(backend, uploads: Path, call, words: str) -
     with pytest.raises(gr.Error) as refused:
         call(upload(uploads, 2))
     assert refused.value.message == words
+
+
+def test_the_first_visit_is_the_default_request_on_example_3(
+    backend: api.Backend, uploads: Path
+) -> None:
+    opening = FirstVisit()
+    computed = []
+    compute = opening._compute
+    opening._compute = lambda: computed.append(1) or compute()  # counts the computations
+    threads = [threading.Thread(target=opening.shown) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert computed == [1]  # once, whoever asks first; the others wait for it
+    image, truth, target, index, gallery, label, details, npz, record = opening.outputs()
+    assert Path(image).read_bytes() == example(3).read_bytes()
+    assert (truth, index) == ("airplane (bundled example #3)", 3)
+    assert target.value == "predicted" and ("true label (airplane)", "true label") in [
+        tuple(choice) for choice in target.choices
+    ]
+    for path in [image, npz, record, *(path for path, _ in gallery)]:  # never pruned
+        assert Path(path).is_file() and not Path(path).is_relative_to(files.private_root())
+    assert details["methods"] == list(DEFAULT_METHODS) and details["params"] == Params().to_dict()
+    # As if the example had been clicked with the controls as they start:
+    request = default_request()
+    clicked = api.explain_image(upload(uploads, 3), **request, progress=no_progress)
+    assert [caption for _, caption in gallery] == [caption for _, caption in clicked[0]]
+    assert label == clicked[1]
+    for key in ("prediction", "probabilities", "deltas", "captions", "true_label", "weights"):
+        assert details[key] == clicked[2][key], key
+    for (ours, _), (theirs, _) in zip(gallery, clicked[0], strict=True):
+        assert np.array_equal(pixels(ours), pixels(theirs))
+    assert model_image(image).tobytes() == model_image(example(3)).tobytes()
+
+
+def test_a_first_visit_that_fails_leaves_the_page_as_it_was(backend: api.Backend) -> None:
+    opening = FirstVisit(example=99)  # there is no bundled example 99
+    assert opening.shown() is None
+    assert all(value == gr.skip() for value in opening.outputs())
