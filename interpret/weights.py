@@ -307,8 +307,11 @@ def load_model(
     raises `WeightsError`; the default Hub repo falls back to the shipped weights.
     """
     net, description = _resolve_default() if source is None else _resolve_explicit(source)
-    local = source is not None and Path(source).expanduser().exists()
-    where = f" (read from {Path(source).expanduser().resolve()})" if local else ""
+    if source is None:
+        local = SHIPPED_WEIGHTS if description.startswith("shipped:") else None
+    else:
+        local = Path(source).expanduser() if Path(source).expanduser().exists() else None
+    where = f" (read from {local.resolve()})" if local is not None else ""
     log.info("Weights in use: %s%s", description, where)  # the full path goes to the log only
     net = net.to(select_device(device))
     net.weights_source = description

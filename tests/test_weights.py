@@ -61,10 +61,12 @@ def test_safetensors_file(tmp_path: Path, seeded_net: Net, caplog) -> None:
 
 
 def test_shipped_weights_are_named_relative_to_the_project(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("INTERPRET_MODEL_REPO", "")
-    net = load_model()
+    with caplog.at_level(logging.INFO, logger="interpret"):
+        net = load_model()
+    assert f"(read from {weights.PROJECT_ROOT / 'weights'})" in caplog.text
     file = weights.PROJECT_ROOT / "weights" / "model.safetensors"
     assert net.weights_source == f"shipped:weights/model.safetensors (sha256 {_sha(file)})"
     assert str(weights.PROJECT_ROOT) not in net.weights_source
