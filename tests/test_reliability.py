@@ -88,11 +88,12 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def _app_copy(root: Path, model_bytes: bytes, config: dict) -> Path:
-    """app.py, interpret/ and examples/ with the given weights/ (the app's own layout)."""
+    """app.py, interpret/, ui/ and examples/ with the given weights/ (the app's own layout)."""
     root.mkdir()
     shutil.copy(ROOT / "app.py", root / "app.py")
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "interpret", root / "interpret", ignore=ignore)
+    shutil.copytree(ROOT / "ui", root / "ui", ignore=ignore)
     shutil.copytree(ROOT / "examples", root / "examples")
     (root / "weights").mkdir()
     (root / "weights" / "model.safetensors").write_bytes(model_bytes)
