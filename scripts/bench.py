@@ -56,7 +56,7 @@ from interpret.memory import retain_freed_memory  # noqa: E402
 from interpret.preprocess import model_image, to_tensor  # noqa: E402
 
 if TYPE_CHECKING:
-    from load_test import Server
+    from loadtest.server import Server
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "cifar_torchvision.pt"
 SIDES = ("tutorial", "interpret")  # (a) and (b)
@@ -229,9 +229,9 @@ def batch_figures(net, images: list, size: int, repeats: int, seed: int) -> dict
 def serve(
     weights: str | None, workdir: Path, name: str, app: str, *args: str, **env: str
 ) -> tuple[Server, float]:
-    """Start a Gradio script as load_test.py does (offline, a free loopback port); return it
+    """Start a Gradio script as the load test does (offline, a free loopback port); return it
     and the seconds from start to its first served page."""
-    from load_test import start_app  # scripts/ is on sys.path; imported only for --app
+    from loadtest.server import start_app  # scripts/ is on sys.path; imported only for --app
 
     started = time.perf_counter()
     server = start_app(weights, workdir, name, app, args, **env)

@@ -19,6 +19,9 @@ failure, mismatch, memory growth or failed queue check. Examples:
     python scripts/load_test.py                      # 16 clients, 200 requests
     python scripts/load_test.py --clients 8 --requests 24 --cheap --json
     python scripts/load_test.py --url http://127.0.0.1:7860/ --weights weights
+
+The parts live in ``scripts/loadtest/``: ``server.py`` (start, stop, memory), ``generator.py``
+(images, request plan, concurrent clients) and ``verify.py`` (the library's answer, comparison).
 """
 
 from __future__ import annotations
@@ -32,556 +35,52 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 import argparse
-import contextlib
-import hashlib
 import json
-import math
-import queue
-import random
 import shlex
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # loadtest/, also when imported
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # interpret/
 
-import numpy as np
-import psutil
 import torch
-from gradio_client import Client, handle_file
 from gradio_client.utils import QueueError
-from PIL import Image
-
-from interpret import CLASSES, METHODS, Explanation, Net, explain, load_model
-from interpret.explain import input_card
-from interpret.model import hub_config
-from interpret.params import BASELINES
-from interpret.preprocess import model_image
-from interpret.samples import Sampler, bundled_examples
-
-ROOT = Path(__file__).resolve().parents[1]
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-START_LIMIT_S = 180  # app.py starts in ~10 s alone; generous on 2 busy cores
-MEMORY_GROWTH_LIMIT = 0.20
-TOLERANCE = 1e-6
-# GradientShap draws its interpolation points from numpy's global RNG, which
-# `interpret.methods._gradient_shap` does not seed: the same request gives a different map
-# each time, so no answer of it can be checked. Left out until the library seeds it.
-UNSEEDED_METHODS = frozenset({"gradient_shap"})
-CHEAP_METHODS = (
-    "saliency",
-    "integrated_gradients",
-    "ig_smoothgrad_sq",
-    "deeplift",
-    "input_x_gradient",
-    "grad_cam",
-    "lrp",
+from loadtest.generator import (
+    PREDICTED,
+    Outcome,
+    Request,
+    call_explain,
+    image_set,
+    make_client,
+    plan_requests,
+    run_phase,
+    summarize,
 )
-PREDICTED, TRUE_LABEL = "predicted", "true label"
-
-
-@dataclass(frozen=True)
-class Request:
-    """One /explain call: an image by name and every setting, so it can be replayed here."""
-
-    image: str
-    methods: tuple[str, ...]
-    target: str
-    n_steps: int
-    nt_samples: int
-    stdevs: float
-    baseline: str
-    seed: int
-    opacity: float
-
-    def settings(self) -> dict[str, Any]:
-        """Keyword arguments for /explain (keywords, so new trailing parameters don't matter)."""
-        values = asdict(self)
-        del values["image"]
-        values["methods"] = list(self.methods)
-        return values
-
-    def describe(self) -> str:
-        return (
-            f"{self.image} methods={','.join(self.methods)} target={self.target!r} "
-            f"n_steps={self.n_steps} nt_samples={self.nt_samples} stdevs={self.stdevs} "
-            f"baseline={self.baseline} seed={self.seed} opacity={self.opacity}"
-        )
-
-
-@dataclass
-class Expected:
-    """What the library gives for one request, reduced to what the API returns."""
-
-    explanation: Explanation
-    truth: int | None
-    input_digest: str
-    overlay_digests: dict[str, str]
-
-
-@dataclass
-class Outcome:
-    """One request's fate: latency, and what went wrong if anything."""
-
-    index: int
-    request: Request
-    latency_s: float | None = None
-    failure: str | None = None
-    mismatches: list[str] = field(default_factory=list)
-    busy: bool = False
-
-
-# ---------------------------------------------------------------------------- images
-
-
-def _gradient(width: int, height: int) -> np.ndarray:
-    x = np.linspace(0, 255, width)[None, :]
-    y = np.linspace(0, 255, height)[:, None]
-    stripes = 127.5 + 127.5 * np.sin(x / 9.0 + y / 13.0)
-    return np.stack(np.broadcast_arrays(x, y, stripes), -1).round().astype(np.uint8)
-
-
-def odd_images(directory: Path) -> dict[str, Path]:
-    """Valid but unusual uploads the app must explain, not refuse: written once, reused."""
-    directory.mkdir(parents=True, exist_ok=True)
-    rgba = Image.fromarray(_gradient(40, 40)).convert("RGBA")
-    rgba.putalpha(Image.linear_gradient("L").resize(rgba.size))
-    sixteen = Image.fromarray((np.arange(48 * 64).reshape(48, 64) * 21).astype(np.uint16))
-    images = {
-        "odd_grayscale.png": (Image.fromarray(_gradient(64, 48)).convert("L"), {}),
-        "odd_rgba.png": (rgba, {}),
-        "odd_1x1.png": (Image.new("RGB", (1, 1), (120, 40, 200)), {}),
-        "odd_palette.gif": (Image.fromarray(_gradient(50, 30)).convert("P"), {}),
-        "odd_16bit.png": (sixteen, {}),
-        "odd_large.jpg": (Image.fromarray(_gradient(4000, 3000)), {"quality": 90}),
-    }
-    paths = {}
-    for name, (image, options) in images.items():
-        path = directory / name
-        if not path.is_file():
-            image.save(path, **options)
-        paths[name] = path
-    return paths
-
-
-def image_set(directory: Path) -> dict[str, Path]:
-    """The 20 bundled CIFAR-10 examples plus the odd images, by file name."""
-    images = {path.name: path for path, _ in bundled_examples()}
-    images.update(odd_images(directory))
-    return images
-
-
-# ---------------------------------------------------------------------------- requests
-
-
-def plan_requests(
-    count: int, images: dict[str, Path], truths: dict[str, int | None], seed: int, cheap: bool
-) -> list[Request]:
-    """`count` varied requests, reproducible from `seed`; modest cost each (2 busy cores)."""
-    rng = random.Random(seed)
-    pool = [key for key in (CHEAP_METHODS if cheap else METHODS) if key not in UNSEEDED_METHODS]
-    examples = [name for name in images if name.startswith("cifar10_")]
-    odd = [name for name in images if not name.startswith("cifar10_")]
-    requests = []
-    for _ in range(count):
-        image = rng.choice(odd if rng.random() < 0.25 else examples)
-        methods = tuple(rng.sample(pool, rng.randint(1, 2 if cheap else 3)))
-        targets = [PREDICTED, PREDICTED, rng.choice(CLASSES), str(rng.randrange(10))]
-        if truths[image] is not None:
-            targets.append(TRUE_LABEL)
-        requests.append(
-            Request(
-                image=image,
-                methods=methods,
-                target=rng.choice(targets),
-                n_steps=rng.choice((2, 4, 8) if cheap else (4, 10, 20, 32)),
-                nt_samples=rng.choice((1, 2) if cheap else (1, 2, 4, 8)),
-                stdevs=rng.choice((0.0, 0.1, 0.2, 0.5, 1.0)),
-                baseline=rng.choice(list(BASELINES)),
-                seed=rng.randrange(2**31),
-                opacity=rng.choice((0.0, 0.25, 0.5, 0.8, 1.0)),
-            )
-        )
-    return requests
-
-
-def digest(image: Image.Image) -> str:
-    """Identity of an image's RGB pixels (and size): equal digests, equal pictures."""
-    rgb = image.convert("RGB")
-    return hashlib.sha256(f"{rgb.size}".encode() + rgb.tobytes()).hexdigest()
-
-
-def library_target(request: Request, truth: int | None) -> int | str | None:
-    """The app's target words in the library's terms ('predicted' -> None, 'true label')."""
-    if request.target == PREDICTED:
-        return None
-    if request.target == TRUE_LABEL:
-        return truth
-    return request.target
-
-
-def expected_result(net: Net, request: Request, path: Path, truth: int | None) -> Expected:
-    """`interpret.explain` on the same weights, image and settings as the request."""
-    result = explain(
-        net,
-        path,
-        list(request.methods),
-        library_target(request, truth),
-        alpha=request.opacity,
-        n_steps=request.n_steps,
-        nt_samples=request.nt_samples,
-        stdevs=request.stdevs,
-        baseline=request.baseline,
-        seed=request.seed,
-    )
-    overlays = {key: digest(result.overlays[key]) for key in result.methods}
-    expected = Expected(result, truth, digest(input_card(result)), overlays)
-    result.overlays = {}  # the digests are kept; the pictures would hold ~1 MB per request
-    return expected
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=0.0, abs_tol=TOLERANCE)
-
-
-def compare(answer: Any, expected: Expected) -> list[str]:
-    """Every difference between the app's answer and the library's result, in words."""
-    result, problems = expected.explanation, []
-    gallery, label, details = answer
-    keys = list(result.methods)
-    if len(gallery) != 1 + len(keys):
-        return [f"gallery has {len(gallery)} images, expected {1 + len(keys)}"]
-    top_class = result.top(1)[0][0]
-    first = gallery[0]["caption"]
-    if not first.startswith("Model input") or f"predicted {top_class}" not in first:
-        problems.append(f"first caption {first!r} does not say 'predicted {top_class}'")
-    known = None if expected.truth is None else CLASSES[expected.truth]
-    if (known is None) == ("true label" in first) or (known and not first.endswith(known)):
-        problems.append(f"first caption {first!r} disagrees with true label {known}")
-    shown = [(gallery[0], "model input", expected.input_digest)] + [
-        (item, key, expected.overlay_digests[key]) for item, key in zip(gallery[1:], keys)
-    ]
-    for item, key, wanted in shown:
-        try:
-            with Image.open(item["image"]) as picture:
-                same = digest(picture) == wanted
-        except OSError as error:  # e.g. an empty or cut file served by the app
-            size = Path(item["image"]).stat().st_size
-            problems.append(f"{key} image unreadable, {size} bytes downloaded ({error})")
-            continue
-        if not same:
-            problems.append(f"{key} image differs from the library's rendering")
-    for item, key in zip(gallery[1:], keys):
-        if item["caption"] != result.caption(key):
-            problems.append(f"{key} caption {item['caption']!r} != {result.caption(key)!r}")
-    top5 = result.top(5)
-    if label.get("label") != result.predicted_class:
-        problems.append(f"label {label.get('label')!r} != {result.predicted_class!r}")
-    confidences = label.get("confidences") or []
-    if [c["label"] for c in confidences] != [name for name, _ in top5] or not all(
-        _close(c["confidence"], p) for c, (_, p) in zip(confidences, top5)
-    ):
-        problems.append(f"top-5 {confidences} != {top5}")
-    problems += compare_details(details, result, known)
-    return problems
-
-
-def compare_details(details: dict[str, Any], result: Explanation, known: str | None) -> list[str]:
-    """The details JSON against `Explanation.to_dict()`: exact, floats to 1e-6, timing keys."""
-    wanted = json.loads(json.dumps(result.to_dict()))  # the same JSON round trip as the API
-    problems = []
-    exact = [
-        "prediction",
-        "predicted_class",
-        "target",
-        "target_class",
-        "methods",
-        "params",
-        "captions",
-        "contrast",
-        "device",
-        "weights",
-        "faithfulness",
-        "sanity",
-    ]
-    for key in exact:
-        if details.get(key) != wanted[key]:
-            problems.append(f"details[{key!r}] {details.get(key)!r} != {wanted[key]!r}")
-    if details.get("true_label") != known:
-        problems.append(f"details['true_label'] {details.get('true_label')!r} != {known!r}")
-    for key in ("probabilities", "deltas"):
-        got, want = details.get(key) or {}, wanted[key]
-        if set(got) != set(want) or not all(_close(got[k], want[k]) for k in want):
-            problems.append(f"details[{key!r}] {got} != {want}")
-    if [name for name, _ in details.get("top5", [])] != [name for name, _ in wanted["top5"]]:
-        problems.append(f"details['top5'] {details.get('top5')} != {wanted['top5']}")
-    if set(details.get("timings", {})) != set(wanted["timings"]):
-        problems.append(f"timing keys {sorted(details.get('timings', {}))} != {wanted['timings']}")
-    agreement, want = details.get("agreement", {}), wanted["agreement"]
-    got_matrix = np.asarray(agreement.get("spearman", []), dtype=float)
-    if agreement.get("methods") != want["methods"] or not (
-        got_matrix.shape == np.shape(want["spearman"])
-        and np.allclose(got_matrix, want["spearman"], rtol=0, atol=TOLERANCE, equal_nan=True)
-    ):
-        problems.append(f"details['agreement'] {agreement} != {want}")
-    return problems
-
-
-# ---------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def check_loopback(url: str) -> str:
-    """The URL, normalized with a trailing slash, if it names this machine; else exit."""
-    host = urlsplit(url).hostname or ""
-    if host not in LOOPBACK:
-        raise SystemExit(f"load_test.py: only loopback targets are allowed, not {host!r}")
-    return url if url.endswith("/") else url + "/"
-
-
-@dataclass
-class Server:
-    """A `python app.py` this script started, with its log."""
-
-    process: subprocess.Popen
-    url: str
-    log: Path
-
-    def tail(self, lines: int = 20) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_app(
-    weights: str | None,
-    workdir: Path,
-    name: str,
-    app: str = "app.py",
-    args: tuple[str, ...] = (),
-    **env: str,
-) -> Server:
-    """`python app.py` (or another Gradio script, with `args`) on a free loopback port,
-    offline; returns before it is ready."""
-    port = free_port()
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))
-    }
-    environment.pop("SPACE_ID", None)
-    environment.update(
-        INTERPRET_MODEL_REPO="",
-        HF_HUB_OFFLINE="1",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        GRADIO_ANALYTICS_ENABLED="False",
-        GRADIO_SERVER_NAME="127.0.0.1",
-        GRADIO_SERVER_PORT=str(port),
-        GRADIO_TEMP_DIR=str(workdir / f"{name}-gradio"),
-        **env,
-    )
-    if weights:
-        environment["INTERPRET_WEIGHTS"] = weights
-    log = workdir / f"{name}.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, app, *args], cwd=ROOT, env=environment, stdout=output, stderr=output
-        )
-    return Server(process, f"http://127.0.0.1:{port}/", log)
-
-
-def wait_ready(server: Server, deadline: float) -> float:
-    """Seconds until the app answers its API info page; exits with its log if it dies."""
-    started = time.monotonic()
-    while True:
-        if server.process.poll() is not None:
-            raise SystemExit(f"app.py exited with {server.process.returncode}:\n{server.tail()}")
-        if time.monotonic() > min(deadline, started + START_LIMIT_S):
-            raise SystemExit(f"app.py not ready in time:\n{server.tail()}")
-        try:
-            with urllib.request.urlopen(server.url + "gradio_api/info", timeout=2) as reply:
-                if reply.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            time.sleep(0.25)
-
-
-def listening_pid(url: str) -> int | None:
-    """The process listening on the URL's loopback port, for memory figures of --url."""
-    port = urlsplit(url).port
-    try:
-        for connection in psutil.net_connections(kind="tcp"):
-            if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
-                return connection.pid
-    except psutil.AccessDenied:
-        return None
-    return None
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its children."""
-    process = psutil.Process(pid)
-    total = process.memory_info().rss
-    for child in process.children(recursive=True):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += child.memory_info().rss
-    return total
-
-
-class PeakMemory:
-    """Samples a process tree's RSS in the background: the peak, and the course over the run
-    (a plateau after warm-up is allocator caching; a steady climb is a leak)."""
-
-    def __init__(self, pid: int | None, interval: float = 0.5) -> None:
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self.samples: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while self.pid is not None and not self._stop.is_set():
-            try:
-                self.samples.append(rss_bytes(self.pid))
-            except psutil.Error:
-                return
-            self.peak = max(self.peak, self.samples[-1])
-            self._stop.wait(self.interval)
-
-    def course_mb(self, points: int = 5) -> list[float]:
-        """RSS at evenly spaced moments of the run, first to last sample."""
-        if not self.samples:
-            return []
-        picks = np.linspace(0, len(self.samples) - 1, points).round().astype(int)
-        return [round(self.samples[i] / 2**20, 1) for i in picks]
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-# ---------------------------------------------------------------------------- load
-
-
-def make_client(url: str, downloads: Path) -> Client:
-    return Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False)
-
-
-def same_weights(client: Client, images: dict[str, Path], net: Net) -> None:
-    """Exit early, and say why, when the app's weights are not the ones checked against."""
-    probe = Request("cifar10_00_3.png", ("saliency",), PREDICTED, 1, 1, 0.0, "zeros", 0, 0.5)
-    _, _, details = call_explain(client, images[probe.image], probe, 120)
-    if details.get("weights") != net.weights_source:
-        raise SystemExit(
-            f"the app uses {details.get('weights')!r}, the check {net.weights_source!r}: "
-            "pass --weights with the app's weights source"
-        )
-
-
-def call_explain(client: Client, path: Path, request: Request, timeout: float) -> Any:
-    job = client.submit(handle_file(str(path)), **request.settings(), api_name="/explain")
-    return job.result(timeout=timeout)
-
-
-def run_phase(
-    clients: list[Client],
-    requests: list[tuple[int, Request]],
-    images: dict[str, Path],
-    expected: dict[Request, Expected],
-    deadline: float,
-) -> tuple[list[Outcome], float]:
-    """Each client takes the next request until none are left or time is up; every answer
-    is checked as it comes. Returns the outcomes and the phase's wall time."""
-    todo: queue.Queue[tuple[int, Request]] = queue.Queue()
-    for item in requests:
-        todo.put(item)
-    outcomes: list[Outcome] = []
-    lock = threading.Lock()
-
-    def worker(client: Client) -> None:
-        while time.monotonic() < deadline:
-            try:
-                index, request = todo.get_nowait()
-            except queue.Empty:
-                return
-            outcome = Outcome(index, request)
-            started = time.perf_counter()
-            try:
-                answer = call_explain(
-                    client, images[request.image], request, max(deadline - time.monotonic(), 1)
-                )
-            except Exception as error:
-                outcome.failure = f"{type(error).__name__}: {error}"
-            else:
-                outcome.latency_s = time.perf_counter() - started
-                try:
-                    outcome.mismatches = compare(answer, expected[request])
-                except Exception as error:  # an answer of the wrong shape is a mismatch too
-                    outcome.mismatches = [f"unreadable answer ({type(error).__name__}: {error})"]
-            with lock:
-                outcomes.append(outcome)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes, key=lambda o: o.index), time.perf_counter() - started
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
-
-
-def summarize(outcomes: list[Outcome], wall_s: float | None) -> dict[str, Any]:
-    latencies = [o.latency_s for o in outcomes if o.latency_s is not None]
-    failures = [f"#{o.index} {o.request.describe()}: {o.failure}" for o in outcomes if o.failure]
-    mismatches = [
-        f"#{o.index} {o.request.describe()}: {'; '.join(o.mismatches)}"
-        for o in outcomes
-        if o.mismatches
-    ]
-    return {
-        "requests_done": len(outcomes),
-        "failures": len(failures),
-        "mismatches": len(mismatches),
-        "failure_examples": failures[:5],
-        "mismatch_examples": mismatches[:5],
-        "latency_s": {
-            "p50": percentile(latencies, 50),
-            "p95": percentile(latencies, 95),
-            "max": max(latencies, default=None),
-            "mean": float(np.mean(latencies)) if latencies else None,
-        },
-        "wall_s": wall_s,
-        "throughput_rps": len(latencies) / wall_s if wall_s else None,
-    }
-
-
-# ---------------------------------------------------------------------------- queue check
+from loadtest.server import (
+    ROOT,
+    PeakMemory,
+    Server,
+    check_loopback,
+    listening_pid,
+    rss_bytes,
+    start_app,
+    wait_ready,
+)
+from loadtest.verify import Expected, compare, expected_result, same_weights
+
+from interpret import Net, load_model
+from interpret.model import hub_config
+from interpret.preprocess import model_image
+from interpret.samples import Sampler
+
+MEMORY_GROWTH_LIMIT = 0.20
+# Also used from here by tests/test_load.py (the comparison on a hand-made answer).
+__all__ = ["Expected", "Outcome", "Request", "Server", "compare", "expected_result", "start_app"]
 
 
 def queue_check(
@@ -787,14 +286,16 @@ def main(argv: list[str] | None = None) -> int:
         clients = [make_client(url, workdir / "downloads") for _ in range(args.clients)]
         same_weights(clients[0], images, net)
         numbered = list(enumerate(plan))
-        warm, _ = run_phase(clients, numbered[:warmup_count], images, expected, deadline)
+
+        def check(answer: Any, request: Request) -> list[str]:
+            return compare(answer, expected[request])
+
+        warm, _ = run_phase(clients, numbered[:warmup_count], images, check, deadline)
         report["warmup"] = summarize(warm, None)
         time.sleep(1.0)
         before = rss_bytes(pid) if pid else None
         with PeakMemory(pid) as peak:
-            outcomes, wall_s = run_phase(
-                clients, numbered[warmup_count:], images, expected, deadline
-            )
+            outcomes, wall_s = run_phase(clients, numbered[warmup_count:], images, check, deadline)
         time.sleep(1.0)
         after = rss_bytes(pid) if pid else None
         for client in clients:
