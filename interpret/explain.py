@@ -272,8 +272,7 @@ def explain_batch(
                 progress,
             )
         if faithfulness or sanity:
-            for i, result in enumerate(results):
-                _assess(model, inputs[i : i + 1], result, settings, faithfulness, sanity)
+            _assess(model, inputs, results, settings, faithfulness, sanity)
     if overlays:
         for result in results:
             started = time.perf_counter()
@@ -332,44 +331,50 @@ def _attribute_group(
 def _assess(
     model: nn.Module,
     inputs: torch.Tensor,
-    result: Explanation,
+    results: list[Explanation],
     settings: Params,
     faithfulness: bool,
     sanity: bool,
 ) -> None:
-    """Trust scores for one image's maps (see `interpret.trust`)."""
-    if result.contrast is None:
-        explained, explained_target = model, result.target
-    else:
-        explained, explained_target = contrastive_net(model, result.target, result.contrast), 0
+    """Trust scores for every image's maps (see `interpret.trust`), one group of images at a
+    time (those one network explains): their perturbations, curves and randomized models run
+    together, each map with the random draws of a single call."""
+    if sanity and not isinstance(model, Net):
+        raise ParamError("the randomization test needs the tutorial's Net")
 
     def attribute(network: nn.Module, key: str, batch: torch.Tensor, targets: torch.Tensor):
         return _run_method(METHODS[key], network, batch, targets, settings)[0]
 
-    if faithfulness:
-        started = time.perf_counter()
-        baseline = make_baseline(settings.baseline, inputs, settings.seed)
-        result.faithfulness = faithfulness_scores(
-            model,
-            explained,
-            inputs,
-            baseline,
-            result.target,
-            explained_target,
-            result.attributions,
-            attribute,
-            settings,
-            contrast=result.contrast,
-        )
-        result.timings["faithfulness"] = time.perf_counter() - started
-    if sanity:
-        if not isinstance(model, Net):
-            raise ParamError("the randomization test needs the tutorial's Net")
-        started = time.perf_counter()
-        result.sanity = randomization_test(
-            explained, inputs, explained_target, result.attributions, attribute, settings.seed
-        )
-        result.timings["sanity"] = time.perf_counter() - started
+    for explained, members, explained_targets in _groups(model, results, inputs.device):
+        group, images = [results[i] for i in members], inputs[members]
+        attributions = [result.attributions for result in group]
+        if faithfulness:
+            started = time.perf_counter()
+            scores = faithfulness_scores(
+                model,
+                explained,
+                images,
+                make_baseline(settings.baseline, images, settings.seed),
+                [result.target for result in group],
+                explained_targets,
+                attributions,
+                attribute,
+                settings,
+                contrasts=[result.contrast for result in group],
+            )
+            share = (time.perf_counter() - started) / len(group)
+            for result, score in zip(group, scores):
+                result.faithfulness = score
+                result.timings["faithfulness"] = share
+        if sanity:
+            started = time.perf_counter()
+            reports = randomization_test(
+                explained, images, explained_targets, attributions, attribute, settings.seed
+            )
+            share = (time.perf_counter() - started) / len(group)
+            for result, report in zip(group, reports):
+                result.sanity = report
+                result.timings["sanity"] = share
 
 
 def explain(

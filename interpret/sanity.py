@@ -9,12 +9,12 @@ depend on what the model learned: it is flagged.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
 
-from .compare import rank_correlation, relevance
+from .compare import rank_correlations, relevance
 from .model import Net
 
 CASCADE: tuple[str, ...] = ("fc3", "fc2", "fc1", "conv2", "conv1")
@@ -36,25 +36,40 @@ def randomized_models(model: Net, seed: int):
 
 def sanity_check(
     model: Net,
-    trained_maps: dict[str, np.ndarray],
-    signs: dict[str, str],
-    attribute: Callable[[Net, str], np.ndarray],
+    trained_maps: Mapping[str, np.ndarray],
+    signs: Mapping[str, str],
+    attribute_all: Callable[[Net], Mapping[str, np.ndarray]],
     seed: int = 0,
-) -> dict[str, dict]:
-    """Per method: Spearman rho to the trained map after each cascade stage, and a flag.
+) -> list[dict[str, dict]]:
+    """Per image and method: Spearman rho to the trained map after each cascade stage, and a
+    flag.
 
-    `attribute(randomized_model, key)` recomputes method `key`'s map on a randomized model.
+    `trained_maps[key]` stacks method `key`'s maps of N images (N x 3 x H x W);
+    `attribute_all(randomized_model)` recomputes all of them on a randomized model, every
+    method for every image in one call. Returns one report per image.
     """
-    report = {key: {"layers": [], "spearman": []} for key in trained_maps}
+    keys = list(trained_maps)
+    trained = np.stack([relevance(trained_maps[key], signs[key]) for key in keys], axis=1)
+    layers, stages = [], []
     for layer, randomized in randomized_models(model, seed):
-        for key, trained in trained_maps.items():
-            random_map = attribute(randomized, key)
-            rho = rank_correlation(
-                relevance(trained, signs[key]), relevance(random_map, signs[key])
+        maps = attribute_all(randomized)
+        random = np.stack([relevance(maps[key], signs[key]) for key in keys], axis=1)
+        layers.append(layer)
+        stages.append(
+            rank_correlations(
+                trained.reshape(-1, *trained.shape[2:]), random.reshape(-1, *random.shape[2:])
             )
-            report[key]["layers"].append(layer)
-            report[key]["spearman"].append(rho)
-    for entry in report.values():
-        entry["final"] = entry["spearman"][-1]
-        entry["flagged"] = abs(entry["final"]) >= FLAG_THRESHOLD
-    return report
+        )
+    rhos = np.stack(stages, axis=1).reshape(*trained.shape[:2], len(layers))  # N x M x stages
+    reports = []
+    for per_image in rhos:
+        report = {}
+        for key, spearman in zip(keys, per_image.tolist()):
+            report[key] = {
+                "layers": list(layers),
+                "spearman": spearman,
+                "final": spearman[-1],
+                "flagged": abs(spearman[-1]) >= FLAG_THRESHOLD,
+            }
+        reports.append(report)
+    return reports

@@ -14,17 +14,22 @@ from captum.attr import (
     IntegratedGradients,
     LayerAttribution,
     LayerGradCam,
+    NoiseTunnel,
     Occlusion,
     Saliency,
 )
 from captum.metrics import infidelity, sensitivity_max
 from conftest import ROOT, example
 from scipy import ndimage
+from scipy.stats import spearmanr
 
-from interpret import CLASSES, METHODS, ParamError, explain, load_model
+from interpret import CLASSES, METHODS, ParamError, explain, explain_batch, load_model
 from interpret.baselines import make_baseline
+from interpret.compare import rank_correlations, relevance
 from interpret.faithfulness import _curve_inputs, pixel_order
+from interpret.params import make_params
 from interpret.preprocess import model_image, to_tensor
+from interpret.sanity import CASCADE, sanity_check
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +310,201 @@ def test_explain_integrates_from_that_baseline(shipped, kind: str) -> None:
     total = float(result.attributions["integrated_gradients"].astype(np.float64).sum())
     delta = total - float(score - start)
     assert result.deltas["integrated_gradients"] == pytest.approx(delta, abs=2e-5)
+
+
+# ----------------------------------------------------------- batched trust scores, as single calls
+def test_sensitivity_of_a_reseeding_method_equals_direct_captum_calls(shipped) -> None:
+    """SmoothGrad² reseeds the global generator itself. Its perturbations must still be the
+    documented ones (uniform noise drawn right after seeding with the request's seed), not
+    whatever state the method's own noise draw leaves: Captum called with those draws."""
+    seed, n_steps, nt_samples = 3, 4, 6
+    result = explain(
+        shipped,
+        example(3),
+        "ig_smoothgrad_sq",
+        "airplane",
+        seed=seed,
+        n_steps=n_steps,
+        nt_samples=nt_samples,
+        faithfulness=True,
+        overlays=False,
+    )
+    inputs = to_tensor(model_image(example(3)))
+
+    def smoothgrad(x, target: torch.Tensor):
+        if isinstance(x, tuple):  # Captum's first call passes a tuple and wants one back
+            return (smoothgrad(x[0], target),)
+        target = target.expand(x.shape[0]) if target.numel() == 1 else target
+        maps = []
+        for row in range(x.shape[0]):  # each input reseeded, as the library explains it
+            torch.manual_seed(seed)
+            maps.append(
+                NoiseTunnel(IntegratedGradients(shipped)).attribute(
+                    x[row : row + 1],
+                    baselines=x[row : row + 1] * 0,
+                    target=target[row : row + 1],
+                    nt_type="smoothgrad_sq",
+                    nt_samples=nt_samples,
+                    stdevs=0.2,
+                    n_steps=n_steps,
+                )
+            )
+        return torch.cat(maps)
+
+    generator = torch.Generator().manual_seed(seed)
+
+    def perturb(x: torch.Tensor, radius: float) -> torch.Tensor:
+        noise = torch.empty(x.shape).uniform_(-radius, radius, generator=generator)
+        return x + noise
+
+    expected = sensitivity_max(
+        smoothgrad,
+        inputs,
+        perturb_func=perturb,
+        perturb_radius=RADIUS,
+        n_perturb_samples=SENSITIVITY_SAMPLES,
+        target=torch.tensor([0]),
+    ).item()
+    got = result.faithfulness["ig_smoothgrad_sq"]["sensitivity_max"]
+    assert expected > 0 and got == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
+@pytest.mark.parametrize(
+    "contrast, methods",
+    [(None, list(METHODS)), ("cat", ["saliency", "ig_smoothgrad_sq", "gradient_shap"])],
+)
+def test_a_batch_gets_the_trust_scores_of_single_calls(shipped, contrast, methods) -> None:
+    """Trust scores run image groups and maps together: each image must still get the
+    scores (and the random draws) of its own call, every method, with and without a
+    contrast (then each target/contrast pair is its own group)."""
+    images, targets = [example(3), example(8)], ["airplane", "ship"]
+    settings = dict(
+        contrast=contrast,
+        nt_samples=3,
+        n_steps=5,
+        shap_samples=3,
+        seed=4,
+        faithfulness=True,
+        sanity=True,
+        overlays=False,
+    )
+    batch = explain_batch(shipped, images, methods, targets, **settings)
+    for image, target, together in zip(images, targets, batch):
+        alone = explain_batch(shipped, [image], methods, [target], **settings)[0]
+        for key in methods:
+            # The maps themselves: float32 rounding of batched kernels, relative to the map.
+            scale = np.abs(alone.attributions[key]).max()
+            np.testing.assert_allclose(
+                together.attributions[key], alone.attributions[key], rtol=0, atol=1e-5 * scale
+            )
+            for score in ("deletion_auc", "insertion_auc", "infidelity", "sensitivity_max"):
+                assert together.faithfulness[key][score] == pytest.approx(
+                    alone.faithfulness[key][score], rel=1e-4, abs=1e-7
+                ), (key, score)
+            np.testing.assert_allclose(
+                together.sanity[key]["spearman"], alone.sanity[key]["spearman"], atol=1e-4
+            )
+            assert together.sanity[key]["flagged"] == alone.sanity[key]["flagged"]
+        assert together.timings["faithfulness"] > 0 and together.timings["sanity"] > 0
+
+
+def test_curves_equal_their_step_by_step_construction(shipped) -> None:
+    """The curves' frames are built for all maps at once; each frame must be the image with
+    exactly the first step * 32 pixels of the map's order switched, as a loop builds it."""
+    result = explain(shipped, example(5), list(METHODS), nt_samples=3, faithfulness=True)
+    inputs = to_tensor(model_image(example(5)))
+    baseline = inputs * 0
+    target = result.target
+    for key in METHODS:
+        order = pixel_order(result.attributions[key], METHODS[key].sign)
+        curves = {}
+        for name, start, end in (("deletion", inputs, baseline), ("insertion", baseline, inputs)):
+            frames = start.repeat(33, 1, 1, 1).view(33, 3, 1024)
+            for step in range(33):
+                chosen = torch.as_tensor(order[: step * 32])
+                frames[step][:, chosen] = end.view(3, 1024)[:, chosen]
+            with torch.no_grad():
+                logits = shipped(frames.view(33, 3, 32, 32))
+            curves[name] = torch.softmax(logits, dim=1)[:, target].numpy()
+        scores = result.faithfulness[key]
+        for name, curve in curves.items():
+            np.testing.assert_allclose(scores[name], curve, rtol=0, atol=1e-6, err_msg=key)
+            fractions = np.linspace(0, 1, 33)
+            area = float(np.trapezoid(curve.astype(float), fractions))
+            assert scores[f"{name}_auc"] == pytest.approx(area, abs=1e-6), key
+
+
+def test_rank_correlations_equal_scipy_pair_by_pair() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(12, 32, 32))
+    b = a + rng.normal(size=a.shape) * rng.uniform(0, 3, size=(12, 1, 1))
+    a[1] = np.round(a[1])  # ties
+    b[2] = 7.0  # constant: no ranking, 0 by convention
+    b[3] = -a[3]
+    expected = [
+        0.0 if np.ptp(x) == 0 or np.ptp(y) == 0 else spearmanr(x.ravel(), y.ravel()).statistic
+        for x, y in zip(a, b)
+    ]
+    np.testing.assert_allclose(rank_correlations(a, b), expected, rtol=0, atol=1e-12)
+    assert rank_correlations(a, b)[3] == pytest.approx(-1)
+
+
+def test_agreement_matrix_equals_scipy_pair_by_pair(net) -> None:
+    result = explain(net, example(3), list(METHODS), nt_samples=3, overlays=False)
+    result.attributions["grad_cam"] = np.zeros_like(result.attributions["grad_cam"])  # constant
+    keys, matrix = result.agreement()
+    for i, first in enumerate(keys):
+        for j, second in enumerate(keys):
+            a = relevance(result.attributions[first], METHODS[first].sign).ravel()
+            b = relevance(result.attributions[second], METHODS[second].sign).ravel()
+            if i == j:
+                expected = 1.0
+            elif np.ptp(a) == 0 or np.ptp(b) == 0:
+                expected = 0.0
+            else:
+                expected = spearmanr(a, b).statistic
+            assert matrix[i, j] == pytest.approx(expected, abs=1e-12), (first, second)
+
+
+def test_each_randomized_model_explains_every_method_and_image_in_one_call(shipped) -> None:
+    """The cascade's models are made once for a group; each explains everything in one call,
+    and every image's report equals the one it gets alone."""
+    images = torch.cat([to_tensor(model_image(example(i))) for i in (3, 8, 11)])
+    targets = torch.tensor([0, 8, 1])
+    keys = ["saliency", "integrated_gradients", "guided_backprop"]
+    settings = make_params(n_steps=8)
+
+    def maps_of(model, inputs, rows) -> dict[str, np.ndarray]:
+        return {
+            key: METHODS[key]
+            .run(model, inputs.clone().requires_grad_(True), rows, inputs * 0, settings)[0]
+            .detach()
+            .numpy()
+            for key in keys
+        }
+
+    trained = maps_of(shipped, images, targets)
+    calls = []
+
+    def attribute_all(randomized):
+        calls.append(len(images))
+        return maps_of(randomized, images, targets)
+
+    signs = {key: METHODS[key].sign for key in keys}
+    reports = sanity_check(shipped, trained, signs, attribute_all, seed=2)
+    assert calls == [3] * 5 and len(reports) == 3
+    for i in range(3):
+        alone = sanity_check(
+            shipped,
+            {key: trained[key][i : i + 1] for key in keys},
+            signs,
+            lambda randomized, i=i: maps_of(randomized, images[i : i + 1], targets[i : i + 1]),
+            seed=2,
+        )[0]
+        for key in keys:
+            assert reports[i][key]["layers"] == list(CASCADE)
+            np.testing.assert_allclose(
+                reports[i][key]["spearman"], alone[key]["spearman"], atol=1e-5
+            )
+            assert reports[i][key]["flagged"] == alone[key]["flagged"]
