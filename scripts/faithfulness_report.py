@@ -3,8 +3,10 @@
 For each image (a class-balanced subset of the test set) and each method: deletion and
 insertion AUC, infidelity, max-sensitivity (see interpret/faithfulness.py) and the
 cascading model-randomization similarity (interpret/sanity.py), for the predicted class.
-Rows are appended to a CSV as they are computed, so an interrupted run resumes where it
-stopped. Writes <out>/faithfulness.csv, <out>/faithfulness.png and <out>/summary.md.
+Images are explained and scored --batch at a time (each gets the scores of its own call; the
+batch shares the model passes). Rows are appended to a CSV as each batch is done, so an
+interrupted run resumes where it stopped. Writes <out>/faithfulness.csv,
+<out>/faithfulness.png and <out>/summary.md.
 
     python scripts/faithfulness_report.py --images 50 --out artifacts/faithfulness
 """
@@ -23,7 +25,7 @@ import numpy as np  # noqa: E402
 from torch.utils.data import DataLoader, Subset  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from interpret import METHODS, explain, load_model  # noqa: E402
+from interpret import METHODS, explain_batch, load_model  # noqa: E402
 from interpret.data import balanced_indices, cifar10_dataset, dataset_labels  # noqa: E402
 from interpret.faithfulness import SCORE_HELP  # noqa: E402
 
@@ -139,6 +141,9 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=50, help="test images (class-balanced)")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--nt-samples", type=int, default=100)
+    parser.add_argument(
+        "--batch", type=int, default=8, help="images explained and scored together (default 8)"
+    )
     parser.add_argument("--out", default=str(ROOT / "artifacts" / "faithfulness"))
     args = parser.parse_args()
 
@@ -151,26 +156,29 @@ def main() -> int:
     chosen = balanced_indices(dataset_labels(dataset), args.images)
     skip = done_indices(table, methods)
     todo = [i for i in chosen if i not in skip]
-    loader = DataLoader(Subset(dataset, todo), batch_size=1, collate_fn=lambda batch: batch[0])
+    loader = DataLoader(Subset(dataset, todo), batch_size=max(1, args.batch), collate_fn=list)
     new_file = not table.is_file()
+    progress = tqdm(desc="images", initial=len(skip), total=len(chosen))
     with table.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         if new_file:
             writer.writeheader()
-        for index, (image, label) in zip(
-            todo, tqdm(loader, desc="images", initial=len(skip), total=len(chosen))
-        ):
-            result = explain(
+        indices = iter(todo)
+        for batch in loader:
+            results = explain_batch(
                 net,
-                image,
+                [image for image, _ in batch],
                 methods,
                 nt_samples=args.nt_samples,
                 overlays=False,
                 faithfulness=True,
                 sanity=True,
             )
-            writer.writerows(rows_for(index, label, result))
+            for (_, label), result in zip(batch, results):
+                writer.writerows(rows_for(next(indices), label, result))
             handle.flush()
+            progress.update(len(batch))
+    progress.close()
     summary, means = summarize(table, methods)
     header = f"{len(chosen)} CIFAR-10 test images, weights {net.weights_source}\n\n"
     (out / "summary.md").write_text(header + summary)
