@@ -452,8 +452,21 @@ def space_hub() -> Iterator[SpaceHubStandIn]:
     server.server_close()
 
 
-def run_deploy(hub: SpaceHubStandIn, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """deploy_space.py as a user runs it, with huggingface_hub pointed at the stand-in."""
+@pytest.fixture
+def frozen_project(space_tree: Path, tmp_path: Path) -> Path:
+    """A still copy of the project to deploy from: the dry-run tree plus the script itself (the
+    working tree may change while a deploy runs; this copy does not)."""
+    project = tmp_path / "project"
+    shutil.copytree(space_tree, project)
+    (project / "scripts").mkdir()
+    shutil.copy(SCRIPT, project / "scripts" / SCRIPT.name)
+    return project
+
+
+def run_deploy(
+    hub: SpaceHubStandIn, tmp_path: Path, *args: str, project: Path = ROOT
+) -> subprocess.CompletedProcess:
+    """deploy_space.py of `project` as a user runs it, huggingface_hub pointed at the stand-in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(
         HF_ENDPOINT=hub.endpoint,
@@ -463,8 +476,8 @@ def run_deploy(hub: SpaceHubStandIn, tmp_path: Path, *args: str) -> subprocess.C
         HF_HUB_DISABLE_PROGRESS_BARS="1",
     )
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=ROOT,
+        [sys.executable, str(project / "scripts" / SCRIPT.name), *args],
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
@@ -474,17 +487,18 @@ def run_deploy(hub: SpaceHubStandIn, tmp_path: Path, *args: str) -> subprocess.C
 
 @pytest.mark.slow
 def test_deploy_creates_the_space_and_commits_exactly_the_tree(
-    space_hub: SpaceHubStandIn, space_tree: Path, tmp_path: Path
+    space_hub: SpaceHubStandIn, space_tree: Path, frozen_project: Path, tmp_path: Path
 ) -> None:
     """The real upload path (huggingface_hub's HfApi over HTTP) against the loopback stand-in:
     a Gradio Space is created, it ends up holding exactly the dry-run tree, byte for byte, and
     the script prints its URL and the commit to pin. A second deploy removes what no longer
     ships and finds the Space already there."""
-    done = run_deploy(space_hub, tmp_path, "owner/space")
+    done = run_deploy(space_hub, tmp_path, "owner/space", project=frozen_project)
     assert done.returncode == 0, done.stderr
     assert space_hub.created == [
         {"name": "space", "organization": "owner", "type": "space", "sdk": "gradio"}
     ]
+    # Exactly the dry-run tree, byte for byte: not scripts/ (which the copy also holds).
     shipped = {name: (space_tree / name).read_bytes() for name in tree_files(space_tree)}
     assert space_hub.spaces["owner/space"] == shipped  # README and .gitattributes replaced
     readme = (space_tree / "README.md").read_text()
@@ -496,7 +510,7 @@ def test_deploy_creates_the_space_and_commits_exactly_the_tree(
     assert f"commit: {oid}  (pin: owner/space@{oid})" in done.stdout, done.stdout
 
     space_hub.spaces["owner/space"]["old_module.py"] = b"left from an earlier deploy"
-    again = run_deploy(space_hub, tmp_path, "owner/space")
+    again = run_deploy(space_hub, tmp_path, "owner/space", project=frozen_project)
     assert again.returncode == 0, again.stderr
     assert space_hub.spaces["owner/space"] == shipped
     deleted = [
