@@ -106,6 +106,16 @@ def test_cache_hit_is_identical_and_a_bad_cache_is_recomputed(shipped_net, tmp_p
     predictions_module.forget_in_memory()
     assert predict_test_set(shipped_net, bundled, cache_dir=tmp_path).from_cache
 
+    # A valid archive whose probabilities were swapped around (each row still sums to 1):
+    # only the stored checksum can tell, and it does.
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["probabilities"] = arrays["probabilities"][::-1].copy()
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    predictions_module.forget_in_memory()
+    assert not predict_test_set(shipped_net, bundled, cache_dir=tmp_path).from_cache
+
     # A truncated file, and a well-formed file holding nonsense: both recomputed.
     path.write_bytes(path.read_bytes()[:100])
     predictions_module.forget_in_memory()
@@ -334,3 +344,18 @@ def every_disagreement(first, second) -> list[dict]:
     for number in range(2, page["pages"] + 1):
         items += disagreements(first, second, page=number, page_size=100)["items"]
     return items
+
+
+def test_ties_in_confidence_keep_index_order_on_every_sort() -> None:
+    """Equal confidences (flat images give them) page in index order, so pages are stable."""
+    rows = np.full((9, 10), 0.05, dtype=np.float32)
+    rows[:, 0] = 0.55
+    rows[[2, 5, 7], 0], rows[[2, 5, 7], 1] = 0.3, 0.25  # a lower, tied confidence
+    made_up = predictions_module.Predictions(rows, np.zeros(9, dtype=np.int64), "w", "d")
+    most = [item["index"] for item in browse(made_up, page_size=9)["items"]]
+    least = [
+        item["index"]
+        for item in browse(made_up, sort="least confident first", page_size=9)["items"]
+    ]
+    assert most == [0, 1, 3, 4, 6, 8, 2, 5, 7]
+    assert least == [2, 5, 7, 0, 1, 3, 4, 6, 8]
