@@ -10,26 +10,29 @@ server that keeps that API can go below.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from PIL import Image
 
 
-def recorded_answer(path: Path) -> tuple[list[tuple[Image.Image, str]], dict, dict]:
-    """The gallery as images (so Gradio encodes them again, as for app.py), label and details."""
+def recorded_answer(path: Path, folder: Path) -> tuple[list[tuple[str, str]], dict, dict]:
+    """The gallery as PNG files in `folder` (app.py hands Gradio finished PNG files too: see
+    ui/files.py; encoding them is the app's work, serving them Gradio's), label and details."""
     answer = json.loads(path.read_text())
-    gallery = [(Image.open(png).convert("RGB"), caption) for png, caption in answer["gallery"]]
-    for picture, _ in gallery:
-        picture.load()
+    gallery = []
+    for number, (png, caption) in enumerate(answer["gallery"]):
+        (folder / str(number)).mkdir()
+        gallery.append((shutil.copy(png, folder / str(number) / "image.png"), caption))
     label = {c["label"]: c["confidence"] for c in answer["label"]["confidences"]}
     return gallery, label, answer["details"]
 
 
-def floor_app(answer: tuple[list[tuple[Image.Image, str]], dict, dict]) -> gr.Blocks:
-    def explain(image: Any) -> tuple[list[tuple[Image.Image, str]], dict, dict]:
+def floor_app(answer: tuple[list[tuple[str, str]], dict, dict]) -> gr.Blocks:
+    def explain(image: Any) -> tuple[list[tuple[str, str]], dict, dict]:
         return answer
 
     with gr.Blocks() as demo:
@@ -40,4 +43,6 @@ def floor_app(answer: tuple[list[tuple[Image.Image, str]], dict, dict]) -> gr.Bl
 
 
 if __name__ == "__main__":
-    floor_app(recorded_answer(Path(sys.argv[1]))).queue().launch()
+    with tempfile.TemporaryDirectory(prefix="gradio-floor-") as folder:
+        answer = recorded_answer(Path(sys.argv[1]), Path(folder))
+        floor_app(answer).queue().launch(allowed_paths=[folder])
