@@ -19,6 +19,7 @@ from interpret.strategies import (
     attribution_maps,
     cache_path,
     class_strategies,
+    spray_features,
 )
 
 FULL = SHARED / "cifar10"
@@ -69,6 +70,13 @@ def test_two_planted_strategies_come_out_as_two_clusters(shipped_net, tmp_path: 
     assert len(result.eigenvalues) == 7 and result.reason is None
     predicted = predict_test_set(shipped_net, data, cache_dir=tmp_path).predicted
     check_partition(result, data, predicted)
+    # Members come most typical first: by distance to their cluster's mean feature.
+    maps = attribution_maps(shipped_net, data.images, CAT, StrategySettings())
+    features, _ = spray_features(maps, StrategySettings().grid)
+    for cluster in result.clusters:
+        own = features[cluster.members]
+        distance = np.linalg.norm(own - own.mean(axis=0), axis=1)
+        assert np.all(np.diff(distance) >= 0)
     # Each cluster's mean map puts its evidence where its patch is.
     for cluster in result.clusters:
         strength = cluster.mean_map
