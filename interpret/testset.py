@@ -319,7 +319,14 @@ def fetch_hub_parquet(download: bool) -> Path:
 
 def load_hub(download: bool = True, progress: Progress | None = None) -> TestSet:
     """The Hub's test split (cached, or downloaded when `download`), verified and decoded."""
-    return read_parquet(fetch_hub_parquet(download), progress)
+    test_set = read_parquet(fetch_hub_parquet(download), progress)
+    examples = bundled()
+    head = test_set.images[: len(examples)]
+    if len(head) == len(examples) and not np.array_equal(head, examples.images):
+        # Indices are CIFAR-10's test order only if the split starts with the bundled images
+        # (the first 20 test images, lossless): say so loudly rather than mislabel indices.
+        log.warning("The Hub's test split does not start with the bundled test images 0-19")
+    return test_set
 
 
 # ----------------------------------------------------------------- the policy

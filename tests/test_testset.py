@@ -174,7 +174,6 @@ def test_hub_split_is_downloaded_at_the_pinned_revision_verified_and_decoded(
     wanted = f"/{HUB_REPO_KEY}/resolve/{testset.HUB_REVISION}/{testset.HUB_FILENAME}"
     assert any(request.endswith(wanted) for request in hub.requests), hub.requests
     # Later starts read the verified copy from huggingface_hub's cache, even offline.
-    monkeypatch.setattr(testset, "HUB_SHA256", digest)
     from huggingface_hub import constants as hub_constants
 
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
@@ -220,3 +219,28 @@ def test_full_test_set_from_the_shared_copy(no_downloaded_copy: dict[str, str]) 
     reference = samples_module.open_test_set(FULL)
     for index in random.Random(0).sample(range(10_000), 200):
         assert np.array_equal(loaded.images[index], np.asarray(model_image(reference.paths[index])))
+
+
+@pytest.mark.parametrize("starts_with_examples", [True, False])
+def test_hub_split_order_is_checked_against_the_bundled_images(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    hub_stand_in: HubStandIn,
+    caplog: pytest.LogCaptureFixture,
+    starts_with_examples: bool,
+) -> None:
+    """Indices mean CIFAR-10's test order only if the split starts with test images 0-19."""
+    examples = testset.bundled()
+    head = examples.images if starts_with_examples else examples.images[::-1]
+    extra = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    images = np.concatenate([head, extra])
+    labels = [int(label) for label in examples.labels] + [0] * 5
+    data = write_parquet(tmp_path / "split.parquet", images, labels)
+    hub_stand_in.repos[HUB_REPO_KEY] = {Path(testset.HUB_FILENAME).name: data}
+    hub_stand_in.commit = testset.HUB_REVISION
+    use_hub(monkeypatch, hub_stand_in.endpoint, tmp_path / "hub-cache")
+    monkeypatch.setattr(testset, "HUB_SHA256", hashlib.sha256(data).hexdigest())
+    loaded = testset.load_hub(download=True)
+    assert len(loaded) == 25
+    warned = "does not start with the bundled test images" in caplog.text
+    assert warned is not starts_with_examples
