@@ -5,15 +5,18 @@ Sources, in order (see `default_sampler`):
 * ``$INTERPRET_CIFAR10_DIR``: the full 10,000-image test set, as an ImageFolder copy (a root
   holding ``test/<class>/*.jpg``, or that ``test/`` folder itself) or a torchvision CIFAR-10
   root (holding ``cifar-10-batches-py/``);
-* on a hosted Space (``$SPACE_ID`` set) and nothing configured: torchvision downloads the test
-  set once, in the background, into ``$INTERPRET_CIFAR10_ROOT`` (default
-  ``~/.cache/interpret/cifar10``) and later starts reuse it;
+* on a hosted Space (``$SPACE_ID`` set) and nothing configured: the test split of the Hub
+  dataset ``uoft-cs/cifar10``, one 24 MB parquet file at a pinned commit, SHA-256-checked and
+  cached by huggingface_hub, loaded in the background (`load_in_background`, through
+  `interpret.testset.load_test_set`; a torchvision copy an earlier version downloaded into
+  ``$INTERPRET_CIFAR10_ROOT`` is used first);
 * otherwise, and whenever the above fails (with a log line saying why): the 20 bundled
   lossless test images in ``examples/`` (``cifar10_{test index}_{label}.png``).
 
-Callers pass an index (or nothing, for a random one), never a path. torchvision checks every
-CIFAR-10 file against its pinned MD5 before unpickling it, so nothing unverified from the
-network is unpickled.
+Callers pass an index (or nothing, for a random one), never a path. Nothing unverified from
+the network is read: the Hub's parquet file is checked against its pinned SHA-256 and read with
+pyarrow (no pickle), and torchvision checks a local copy against its pinned MD5 before
+unpickling it.
 
 The true label of an image is also known when its 32x32 pixels are those of a bundled example
 or of a recently sampled image (`Sampler.truth`), so an uploaded copy of a test image, or one
@@ -175,11 +178,6 @@ def open_test_set(location: str | os.PathLike) -> SampleSet:
     return ImageFolderSet(root)
 
 
-def download_test_set(root: Path) -> SampleSet:
-    """torchvision's test set in `root`, downloaded (about 170 MB) only if not already there."""
-    return TorchvisionSet(root, download=True)
-
-
 def parse_index(index: Any, size: int) -> int | None:
     """None/blank -> None (random); else a whole number in range, or `SampleError`."""
     if index is None or (isinstance(index, str) and not index.strip()):
@@ -203,7 +201,8 @@ class Sampler:
     def __init__(self, fallback: SampleSet | None = None) -> None:
         self.bundled = fallback if fallback is not None else BundledSet()
         self.current: SampleSet = self.bundled
-        self.download: threading.Thread | None = None  # a Space's background download
+        self.download: threading.Thread | None = None  # a background load (`load_in_background`)
+        self.test_set: Any = None  # the decoded `interpret.testset.TestSet` it loaded
         self._lock = threading.Lock()
         self._known: dict[str, tuple[int, str]] = {}
         self._recent: OrderedDict[str, tuple[int, str]] = OrderedDict()
@@ -247,26 +246,36 @@ class Sampler:
             return self._known.get(key) or self._recent.get(key)
 
 
-def _download_in_background(sampler: Sampler, root: Path) -> threading.Thread:
-    def run() -> None:
-        try:
-            sampler.use(download_test_set(root))
-        except Exception as error:  # network, disk, checksum: all mean "keep the examples"
-            log.warning(
-                "CIFAR-10 download into %s failed (%s: %s); sampling from %s",
-                root,
-                type(error).__name__,
-                error,
-                sampler.bundled.name,
-            )
+def load_in_background(
+    sampler: Sampler, environ: Mapping[str, str] | None = None, download: bool | None = None
+) -> threading.Thread:
+    """Decode the best available test set (`interpret.testset.load_test_set`: the configured
+    folder, a cached or, where allowed, downloaded copy of the Hub's pinned split, else the
+    bundled examples) in a thread; keep it as `sampler.test_set` and, when a real set was had,
+    sample from it: the same indices and pixels as the set decoded for browsing."""
 
-    thread = threading.Thread(target=run, name="cifar10-download", daemon=True)
+    def run() -> None:
+        from .testset import load_test_set  # here: interpret.testset imports this module
+
+        try:
+            test_set = load_test_set(environ, download=download)
+        except Exception:  # load_test_set falls back by itself; anything else is a bug
+            log.exception("Loading the test set failed; sampling from %s", sampler.bundled.name)
+            test_set = None
+        if test_set is not None and test_set.reason is None:
+            sampler.use(test_set.as_sample_set())
+        elif test_set is not None:
+            log.warning("Sampling from %s: %s", sampler.bundled.name, test_set.reason)
+        sampler.test_set = test_set
+
+    thread = threading.Thread(target=run, name="test-set-load", daemon=True)
     thread.start()
     return thread
 
 
 def default_sampler(environ: Mapping[str, str] | None = None) -> Sampler:
-    """A `Sampler` over the configured test set, a Space's cached download, or the examples."""
+    """A `Sampler` over the configured test set, on a Space the Hub's test split (downloaded
+    in the background), or the examples."""
     env = os.environ if environ is None else environ
     sampler = Sampler()
     configured = env.get("INTERPRET_CIFAR10_DIR", "").strip()
@@ -281,8 +290,7 @@ def default_sampler(environ: Mapping[str, str] | None = None) -> Sampler:
                 sampler.bundled.name,
             )
     elif env.get("SPACE_ID"):
-        root = Path(env.get("INTERPRET_CIFAR10_ROOT") or DEFAULT_CACHE_ROOT)
-        sampler.download = _download_in_background(sampler, root)
+        sampler.download = load_in_background(sampler, env)
     else:
         log.info("Sampling from %s; INTERPRET_CIFAR10_DIR adds the full set", sampler.bundled.name)
     return sampler

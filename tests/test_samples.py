@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, SHARED, example
+from conftest import EXAMPLES, SHARED, HubStandIn, example, use_hub
 from PIL import Image
 
-from interpret import CLASSES
-from interpret import samples as samples_module
+from interpret import CLASSES, testset
 from interpret.samples import (
     BundledSet,
     ImageFolderSet,
@@ -126,36 +126,63 @@ def test_an_unusable_configured_set_falls_back_with_a_log_line(
     assert f"INTERPRET_CIFAR10_DIR={location} is unusable" in caplog.text
 
 
-def test_on_a_space_the_download_runs_once_in_the_background(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def space_parquet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: HubStandIn) -> np.ndarray:
+    """The loopback Hub serving, at the pinned revision, a parquet split shaped like
+    uoft-cs/cifar10's: the 20 bundled test images, then 5 more; its SHA-256 made the pin."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    head = testset.bundled()
+    extra = np.random.default_rng(3).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    images = np.concatenate([head.images, extra])
+    labels = [int(label) for label in head.labels] + [1, 2, 3, 4, 5]
+    encoded = []
+    for pixels in images:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        encoded.append({"bytes": buffer.getvalue(), "path": None})
+    path = tmp_path / "split.parquet"
+    pq.write_table(pa.table({"img": encoded, "label": pa.array(labels, type=pa.int64())}), path)
+    data = path.read_bytes()
+    hub.repos[f"datasets/{testset.HUB_DATASET}"] = {Path(testset.HUB_FILENAME).name: data}
+    hub.commit = testset.HUB_REVISION
+    use_hub(monkeypatch, hub.endpoint, tmp_path / "hub-cache")
+    monkeypatch.setattr(testset, "HUB_SHA256", hashlib.sha256(data).hexdigest())
+    return images
+
+
+def test_on_a_space_the_hub_split_is_loaded_in_the_background_with_the_same_indices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_stand_in: HubStandIn
 ) -> None:
-    roots = []
-
-    def fake_download(root: Path) -> ImageFolderSet:
-        roots.append(root)
-        return ImageFolderSet(make_imagefolder(root / "test"))
-
-    monkeypatch.setattr(samples_module, "download_test_set", fake_download)
-    env = {"SPACE_ID": "someone/space", "INTERPRET_CIFAR10_ROOT": str(tmp_path / "cache")}
+    """A Space downloads the Hub's pinned parquet split (24 MB), not torchvision's 170 MB
+    archive; the sampler then draws from the decoded set, index for index."""
+    images = space_parquet(tmp_path, monkeypatch, hub_stand_in)
+    env = {"SPACE_ID": "someone/space", "INTERPRET_CIFAR10_ROOT": str(tmp_path / "no-copy")}
     sampler = default_sampler(env)
     assert sampler.download is not None
-    sampler.download.join(timeout=30)
-    assert roots == [tmp_path / "cache"]
-    assert isinstance(sampler.current, ImageFolderSet) and len(sampler.current) == 20
+    sampler.download.join(timeout=60)
+    assert len(sampler.current) == 25 and sampler.test_set.reason is None
+    assert sampler.test_set.source.startswith(f"Hub dataset {testset.HUB_DATASET}@")
+    downloads = [r for r in hub_stand_in.requests if r.startswith("GET") and "resolve" in r]
+    assert len(downloads) == 1 and downloads[0].endswith(testset.HUB_FILENAME), downloads
+    for index in (0, 3, 19, 24):
+        sample = sampler.sample(index)
+        assert np.array_equal(np.asarray(sample.image), images[index])
+        assert sample.label == sampler.test_set.labels[index]
+    assert sampler.sample(3).label_name == "airplane"  # bundled example 3: the same index
+    assert not (tmp_path / "no-copy").exists()  # torchvision's downloader was not used
 
 
-def test_a_failed_download_keeps_the_examples(
+def test_a_space_that_cannot_download_keeps_the_examples_and_says_why(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    def no_network(root: Path):
-        raise OSError("Name or service not known")
-
-    monkeypatch.setattr(samples_module, "download_test_set", no_network)
+    """The session is offline (conftest): no download is tried, the log says why."""
     with caplog.at_level(logging.WARNING, logger="interpret"):
         sampler = default_sampler({"SPACE_ID": "x/y", "INTERPRET_CIFAR10_ROOT": str(tmp_path)})
         sampler.download.join(timeout=30)
     assert isinstance(sampler.current, BundledSet)
-    assert "CIFAR-10 download into" in caplog.text and "Name or service not known" in caplog.text
+    assert len(sampler.test_set) == 20 and "offline" in sampler.test_set.reason
+    assert "Sampling from the 20 bundled CIFAR-10 test images: offline" in caplog.text
     assert sampler.sample(0).label_name == "cat"
 
 
