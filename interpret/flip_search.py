@@ -8,6 +8,10 @@ moves, and where many options act alike, the fewest flips as an integer program 
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +21,22 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 INTEGER_PROGRAM_SECONDS = 30.0
 MAX_REFINEMENTS = 64  # single moves after the greedy search
 MAX_SWAPS = 200_000  # chosen x options beyond which the refinement is skipped (time)
+
+
+@contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """HiGHS prints some solver notes from C++ straight to file descriptor 1, whatever `disp`
+    says; a report on stdout (bench.py --json) must stay clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class Option(Protocol):
@@ -33,16 +53,19 @@ def fewest_flips(
     rows = [row for row, options in enumerate(ties) for _ in options]
     columns = [index for options in ties for index in options]
     one_per_tie = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(ties), n))
-    result = milp(
-        np.ones(n),
-        constraints=[
-            LinearConstraint(sparse.csr_matrix(effects.T), difference - slack, difference + slack),
-            LinearConstraint(one_per_tie, 0, 1),
-        ],
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
-        options={"time_limit": INTEGER_PROGRAM_SECONDS},
-    )
+    with _native_stdout_silenced():
+        result = milp(
+            np.ones(n),
+            constraints=[
+                LinearConstraint(
+                    sparse.csr_matrix(effects.T), difference - slack, difference + slack
+                ),
+                LinearConstraint(one_per_tie, 0, 1),
+            ],
+            integrality=np.ones(n),
+            bounds=Bounds(0, 1),
+            options={"time_limit": INTEGER_PROGRAM_SECONDS, "disp": False},
+        )
     if result.x is None:
         return None
     return [int(i) for i in np.nonzero(result.x > 0.5)[0]]
