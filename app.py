@@ -5,16 +5,23 @@ Run ``python app.py`` (http://127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER
 respected) or import `demo`. docs/ARCHITECTURE.md shows where everything else lives.
 
 Stable API (gradio_client), documented in ui/api.py and frozen by tests/api_snapshot.json:
-  /explain  (image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity,
-             contrast, trust_scores, occlusion_window, occlusion_stride)
-            -> (gallery, label, details)
-  /download (the same parameters) -> (attributions .npz, explanation .json)
-  /predict  (image) -> label
-  /sample  (index) -> (image, true_label, source, index)
+  /explain    (image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity,
+               contrast, trust_scores, occlusion_window, occlusion_stride, model)
+              -> (gallery, label, details)
+  /download   (the same parameters) -> (attributions .npz, explanation .json)
+  /predict    (image) -> label
+  /sample     (index) -> (image, true_label, source, index)
+  /models     () -> [{name, weights, accuracy, ...}]
+  /confusion  (model) -> {classes, matrix, accuracy, total, ...}
+  /browse     (true_class, predicted_class, outcome, sort, page, model, min_confidence,
+               max_confidence) -> {total, page, pages, items, ...}
+  /strategies (class_name, model) -> {class, clusters: [{size, accuracy, members}], ...}
 
 Environment: INTERPRET_WEIGHTS (a weights source for `interpret.load_model`; default: the Hub
 repo, else the shipped weights), INTERPRET_MODEL_REPO / INTERPRET_MODEL_REVISION,
-INTERPRET_DEVICE, INTERPRET_CIFAR10_DIR and INTERPRET_CIFAR10_ROOT (see `interpret.samples`),
+INTERPRET_DEVICE, INTERPRET_CIFAR10_DIR, INTERPRET_CIFAR10_ROOT and INTERPRET_CIFAR10_DOWNLOAD
+(see `interpret.testset`), INTERPRET_MODELS (more models to compare: `interpret.registry`),
+INTERPRET_CACHE_DIR (cached predictions and strategies),
 INTERPRET_CONCURRENCY (events computing at once; default 2 on CPU, 4 on a GPU),
 INTERPRET_QUEUE_SIZE (requests that may wait; default 32, beyond that "busy, try again").
 """
@@ -30,8 +37,10 @@ from interpret.memory import retain_freed_memory
 from interpret.samples import default_sampler
 from ui import api
 from ui.config import ServerSettings
+from ui.dataset import TestSetSource
 from ui.first_visit import FirstVisit
 from ui.gradio_fixes import upload_folder
+from ui.models import Models
 from ui.page import build_demo
 from ui.theme import launch_options
 
@@ -52,7 +61,9 @@ exact_float32()  # on a GPU, the tutorial's numbers rather than TF32's
 MODEL = load_model_or_exit()
 DEVICE = str(next(MODEL.parameters()).device)
 SERVER = ServerSettings.from_env(DEVICE)
-api.configure(MODEL, default_sampler(), upload_folder())
+SAMPLER = default_sampler()
+DATASET = TestSetSource(SAMPLER)  # decoded in the background; the Test set tab waits for it
+api.configure(MODEL, SAMPLER, upload_folder(), Models.build(MODEL, DEVICE), DATASET)
 FIRST_VISIT = FirstVisit()  # the page opens on example 3, explained
 if not api.ZERO_GPU:  # (on ZeroGPU the GPU exists only in a request: the first visit computes it)
     FIRST_VISIT.start()

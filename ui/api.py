@@ -1,4 +1,5 @@
-"""The named endpoints: /explain, /download, /predict and /sample (the frozen API).
+"""The named endpoints: /explain, /download, /predict, /sample, and the test set's /models,
+/confusion, /browse and /strategies (the frozen API).
 
 Plain functions of the raw request values, documented for `gradio_client` (Gradio shows each
 docstring in the API page; tests/api_snapshot.json freezes names, order and defaults). They
@@ -6,7 +7,9 @@ read the image and settings (ui/inputs.py), call `interpret`, and shape the resu
 (ui/views.py); library errors leave as the app's messages (ui/errors.py). Pictures and
 downloads are handed to Gradio as finished files (ui/files.py).
 
-`configure` gives them the model and the sampler once, at start-up (app.py).
+`configure` gives them the models, the sampler and the test set once, at start-up (app.py).
+The test-set endpoints are typed Python functions registered with `gr.api` (ui/testset_tab.py):
+their parameters, defaults and docstrings are what `view_api` shows.
 """
 
 from __future__ import annotations
@@ -20,9 +23,14 @@ import gradio as gr
 from gradio.utils import is_zero_gpu_space
 
 from interpret import METHODS, Explanation, Net, explain
+from interpret.browse import ANY, browse, confusion, disagreements
+from interpret.predictions import Predictions, predict_test_set
 from interpret.samples import Sampler
+from interpret.strategies import class_strategies
+from interpret.testset import TestSet
 
 from .config import DEFAULTS, EXTRA_SETTINGS, NO_CONTRAST, SETTINGS
+from .dataset import TestSetSource
 from .errors import user_errors
 from .files import request_folder, save_pictures, write_downloads
 from .inputs import (
@@ -34,6 +42,7 @@ from .inputs import (
     resolve_target,
     uploaded_path,
 )
+from .models import Models
 from .views import details_output, gallery_pictures, label_output, stored
 
 Gallery = list[tuple[str, str]]
@@ -50,21 +59,38 @@ except Exception:  # not installed, or not usable here: run as is
 
 @dataclass
 class Backend:
-    """What the endpoints compute with: the model, the test images, and Gradio's upload folder
-    (the only place an image is read from)."""
+    """What the endpoints compute with: the default model and the others (`models`), the test
+    images to sample and browse, and Gradio's upload folder (the only place an image is read
+    from)."""
 
     model: Net
     sampler: Sampler
     upload_folder: str | None = None
+    models: Models | None = None
+    dataset: TestSetSource | None = None
+
+    def __post_init__(self) -> None:
+        if self.models is None:
+            self.models = Models.single(self.model)
+        if self.dataset is None:
+            self.dataset = TestSetSource(self.sampler)
 
 
 _backend: Backend | None = None
 
 
-def configure(model: Net, sampler: Sampler, upload_folder: str | None = None) -> Backend:
-    """Give the endpoints their model and sampler (once, at start-up)."""
+def configure(
+    model: Net,
+    sampler: Sampler,
+    upload_folder: str | None = None,
+    models: Models | None = None,
+    dataset: TestSetSource | None = None,
+) -> Backend:
+    """Give the endpoints their models, sampler and test set (once, at start-up); `model` is
+    the default one. Without `models`, `model` is the only one; without `dataset`, the test
+    set is loaded for `sampler` in the background."""
     global _backend
-    _backend = Backend(model, sampler, upload_folder)
+    _backend = Backend(model, sampler, upload_folder, models, dataset)
     return _backend
 
 
@@ -80,9 +106,11 @@ def read_upload(image: Any):
 
 
 @on_gpu
-def _explain_on_device(picture, methods, target, alpha, settings, progress, extra) -> Explanation:
+def _explain_on_device(
+    model, picture, methods, target, alpha, settings, progress, extra
+) -> Explanation:
     return explain(
-        backend().model,
+        model,
         picture,
         methods,
         target,
@@ -100,7 +128,9 @@ def explanation(
     progress: Callable[..., Any] | None,
 ) -> tuple[Explanation, tuple[int, str] | None]:
     """Run one request (a model input and the raw /explain parameter values) through
-    `interpret.explain`; with the true label when the app knows the picture."""
+    `interpret.explain` with the model it names; with the true label when the app knows the
+    picture."""
+    model = backend().models.load(request["model"])
     truth = backend().sampler.truth(picture)
     trust = as_flag("trust_scores", request["trust_scores"])
     extra = {
@@ -116,6 +146,7 @@ def explanation(
         progress((done, total), desc=f"{METHODS[key].label} ({done + 1} of {total}){after}")
 
     result = _explain_on_device(
+        model,
         picture,
         request["methods"],
         resolve_target(request["target"], truth),
@@ -155,6 +186,7 @@ def explain_image(
     trust_scores: Any = False,
     occlusion_window: Any = DEFAULTS.occlusion_window,
     occlusion_stride: Any = DEFAULTS.occlusion_stride,
+    model: Any = None,
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
 ) -> tuple[Gallery, dict[str, float], dict[str, Any], dict[str, Any]]:
     """Explain one image: the model's top-5 prediction and one attribution map per method.
@@ -176,23 +208,25 @@ def explain_image(
             flagged) per method; several times slower (default False)
         occlusion_window: Occlusion's square window in pixels, 1-32 (default 4)
         occlusion_stride: Occlusion's step in pixels, 1-32 (default 2)
+        model: which model explains (a name from /models; default: the app's model)
     Returns:
         gallery: model input, then one map per method, captioned "method · sign · target: class"
             ("target: A vs B" with a contrast)
         label: top-5 classes with probabilities
         details: prediction, true label if known, deltas, seconds per method, params, library
-            versions, weights, device, method agreement (Spearman matrix) and trust scores.
-            The raw arrays: /download with the same parameters.
+            versions, model, weights, device, method agreement (Spearman matrix) and trust
+            scores. The raw arrays: /download with the same parameters.
     """
     request = as_request(locals())
     with user_errors("explain the image"):
         progress(0, desc="Reading the image")
         result, truth = explanation(read_upload(image), request, overlays=True, progress=progress)
+        model_name = backend().models.resolve(request["model"])
         return (
             gallery_output(result, truth),
             label_output(result),
-            details_output(result, truth),
-            stored(result, truth, request_key(image, request), request),
+            details_output(result, truth, model_name),
+            stored(result, truth, request_key(image, request), request, model_name),
         )
 
 
@@ -210,6 +244,7 @@ def download_files(
     trust_scores: Any = False,
     occlusion_window: Any = DEFAULTS.occlusion_window,
     occlusion_stride: Any = DEFAULTS.occlusion_stride,
+    model: Any = None,
     last: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """The raw attributions and every setting of an explanation, to reproduce it exactly.
@@ -230,15 +265,15 @@ def download_files(
         key = request_key(image, request)
         if not (isinstance(last, dict) and last.get("key") == key):
             result, truth = explanation(read_upload(image), request, overlays=False, progress=None)
-            last = stored(result, truth, key, request)
+            last = stored(result, truth, key, request, backend().models.resolve(request["model"]))
         return write_downloads(last, request_folder())
 
 
 @on_gpu
-def _predict_on_device(picture) -> Explanation:
+def _predict_on_device(model, picture) -> Explanation:
     # Through `explain` so the forward pass shares its lock with attribution hooks; saliency
     # is the cheapest method, and its map is not rendered.
-    return explain(backend().model, picture, ["saliency"], overlays=False)
+    return explain(model, picture, ["saliency"], overlays=False)
 
 
 def predict_image(image: Any) -> dict[str, float]:
@@ -250,7 +285,13 @@ def predict_image(image: Any) -> dict[str, float]:
         label: top-5 classes with probabilities
     """
     with user_errors("classify the image"):
-        return label_output(_predict_on_device(read_upload(image)))
+        return label_output(_predict_on_device(backend().model, read_upload(image)))
+
+
+def predict_with_model(image: Any, model: Any) -> dict[str, float]:
+    """/predict with the model chosen on the page (the page's quick label; not in the API)."""
+    with user_errors("classify the image"):
+        return label_output(_predict_on_device(backend().models.load(model), read_upload(image)))
 
 
 def sample_image(index: Any = None) -> tuple[str, str, str, int]:
@@ -273,3 +314,123 @@ def sample_image(index: Any = None) -> tuple[str, str, str, int]:
 def random_sample() -> tuple[str, str, str, int]:
     """/sample without an index (the Random button)."""
     return sample_image(None)
+
+
+# ------------------------------------------------------------------ the test set
+
+Report = Callable[[int, int, str], None]
+
+
+def test_set(waiting: Callable[[str], None] | None = None) -> TestSet:
+    """The test set the app browses (waits for its load at start-up)."""
+    return backend().dataset.get(waiting)
+
+
+def predictions(model: Any, report: Report | None = None) -> tuple[str, Predictions]:
+    """(the model's name, its predictions on the test set): computed once per weights and
+    set, then from the cache."""
+    name = backend().models.resolve(model)
+    loaded = backend().models.load(name)
+    return name, predict_test_set(loaded, test_set(), progress=report)
+
+
+def list_models() -> list[dict[str, Any]]:
+    """The models this app can explain and browse with, the default first.
+
+    Returns:
+        models: [{"name", "weights" (source and sha256), "accuracy" (top-1 on the CIFAR-10
+            test set, or None), "accuracy_source", "description", "default"}]
+    """
+    with user_errors("list the models"):
+        data = test_set()
+        return backend().models.describe(data if data.full else None)
+
+
+def confusion_matrix(model: str | None = None) -> dict[str, Any]:
+    """A model's confusion matrix on the test set the app browses.
+
+    Args:
+        model: a name from /models (default: the app's model)
+    Returns:
+        confusion: {"classes": the 10 class names, "matrix": 10x10 counts (rows = true class,
+            columns = predicted), "accuracy", "total" (images), "per_class_accuracy",
+            "model", "test_set": {"name", "source", "size", "full", "reason"}}
+    """
+    with user_errors("compute the confusion matrix"):
+        name, predicted = predictions(model)
+        described = {k: v for k, v in test_set().describe().items() if k != "fingerprint"}
+        return {**confusion(predicted), "model": name, "test_set": described}
+
+
+def browse_images(
+    true_class: str = ANY,
+    predicted_class: str = ANY,
+    outcome: str = "all",
+    sort: str = "most confident first",
+    page: int = 1,
+    model: str | None = None,
+    min_confidence: float = 0.0,
+    max_confidence: float = 1.0,
+) -> dict[str, Any]:
+    """One page (24 images) of the test set, filtered and sorted, with each prediction.
+
+    Args:
+        true_class: "any" or a class (name or 0-9)
+        predicted_class: "any" or a class (name or 0-9)
+        outcome: "all", "correct" or "wrong"
+        sort: "most confident first", "least confident first" or "index"
+        page: 1 to the number of pages
+        model: a name from /models (default: the app's model)
+        min_confidence: lowest predicted-class probability shown, 0-1
+        max_confidence: highest predicted-class probability shown, 0-1
+    Returns:
+        page: {"total" (matching images), "page", "pages", "page_size", "items": [{"index"
+            (for /sample), "true_label", "predicted_label", "confidence" (the predicted
+            class's probability)}], "model"}
+    """
+    with user_errors("browse the test set"):
+        name, predicted = predictions(model)
+        shown = browse(
+            predicted,
+            true_class,
+            predicted_class,
+            outcome,
+            sort,
+            page,
+            confidence=(min_confidence, max_confidence),
+        )
+        return {**shown, "model": name}
+
+
+def find_strategies(class_name: str, model: str | None = None) -> dict[str, Any]:
+    """A class's decision strategies: its test images' Integrated Gradients maps clustered
+    (SpRAy: spectral clustering, number of clusters by eigengap). Cached per model; the first
+    request for a class of the full test set takes several seconds.
+
+    Args:
+        class_name: a CIFAR-10 class (name or 0-9)
+        model: a name from /models (default: the app's model)
+    Returns:
+        strategies: {"class", "images", "clusters": [{"size", "accuracy" (share predicted as
+            the class), "members" (test-set indices, most typical first)}], "eigenvalues",
+            "reason" (why there is one cluster, when there is), "settings", "model"}
+    """
+    with user_errors("find the class strategies"):
+        return {**class_strategy_result(class_name, model).to_dict(), "model": _name(model)}
+
+
+def class_strategy_result(class_name: Any, model: Any, report: Report | None = None):
+    """`interpret.strategies.class_strategies` for the app's test set (cached on disk)."""
+    loaded = backend().models.load(model)
+    return class_strategies(loaded, test_set(), class_name, progress=report)
+
+
+def _name(model: Any) -> str:
+    return backend().models.resolve(model)
+
+
+def model_disagreements(model: Any, other: Any, true_class: Any, which: Any, sort: Any, page: Any):
+    """The images where two models predict differently (`interpret.browse.disagreements`)."""
+    name, first = predictions(model)
+    other_name, second = predictions(other)
+    return name, other_name, disagreements(first, second, true_class, which, sort, page)

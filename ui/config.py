@@ -15,8 +15,9 @@ DEFAULTS = Params()
 PREDICTED, TRUE_LABEL = "predicted", "true label"
 NO_CONTRAST = "none"
 DEFAULT_OPACITY = 0.5
-# The /explain and /download parameters after the image, in order (the frozen API); those
-# passed to `interpret.explain` as settings by name, and the two that come after them.
+# The /explain and /download parameters after the image, in order (the frozen API; `model`
+# was appended last, so calls written before it keep working); those passed to
+# `interpret.explain` as settings by name, and the two that come after them.
 REQUEST = (
     "methods",
     "target",
@@ -30,6 +31,7 @@ REQUEST = (
     "trust_scores",
     "occlusion_window",
     "occlusion_stride",
+    "model",
 )
 SETTINGS = ("n_steps", "nt_samples", "stdevs", "baseline", "seed")
 EXTRA_SETTINGS = ("occlusion_window", "occlusion_stride")

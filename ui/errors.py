@@ -14,7 +14,10 @@ from contextlib import contextmanager
 import gradio as gr
 
 from interpret import ImageError, ParamError, WeightsError
+from interpret.browse import BrowseError
+from interpret.registry import RegistryError
 from interpret.samples import SampleError
+from interpret.strategies import StrategyError
 
 log = logging.getLogger("interpret.app")
 
@@ -23,6 +26,10 @@ USER_ERRORS = {
     ParamError: ("Invalid setting", "Invalid setting: {}."),
     SampleError: ("Invalid test image index", "Can't load that test image: {}."),
     WeightsError: ("Model unavailable", "The model weights can't be used: {}."),
+    # The test set's requests: a class, a filter, a page or a model that does not exist.
+    BrowseError: ("Invalid setting", "Invalid setting: {}."),
+    RegistryError: ("Invalid setting", "Invalid setting: {}."),
+    StrategyError: ("Invalid setting", "Invalid setting: {}."),
 }
 # Reasons for images refused before any event runs (see ui/gradio_fixes.py).
 FILE_ONLY = "send the image as a file (with gradio_client: handle_file(path))"

@@ -1,9 +1,10 @@
 """The explain panel: the image and its sources, the controls, the prediction, the gallery and
 the examples; and the events that take a new image or a new setting to an explanation.
 
-Event chain for a new image (upload, example, index, Random): describe it (true label, target
-choices, old results cleared) -> /predict (a quick label) -> /explain -> summary and downloads
-(ui/downloads.py). A changed setting goes straight to /explain.
+Event chain for a new image (upload, example, index, Random, a thumbnail of the Test set tab):
+describe it (true label, target choices, old results cleared) -> a quick label -> /explain ->
+summary, downloads (ui/downloads.py) and the second model's row (ui/compare_panel.py). A changed
+setting, the model included, goes straight to /explain.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from interpret import CLASSES, DEFAULT_METHODS, METHODS
 from interpret.params import BASELINES, INT_BOUNDS, MAX_COST, STDEVS_BOUNDS
 from interpret.samples import bundled_examples
 
-from . import api
+from . import api, compare_panel
+from .compare_panel import ComparePanel
 from .config import DEFAULT_OPACITY, DEFAULTS, NO_CONTRAST, PREDICTED, TRUE_LABEL
 from .downloads import Downloads, then_download
 from .errors import no_image
@@ -42,6 +44,8 @@ class ExplainTab:
     load_button: gr.Button
     source: gr.Markdown
     truth: gr.Textbox
+    model: gr.Dropdown
+    compare: gr.Dropdown
     methods: gr.CheckboxGroup
     target: gr.Dropdown
     contrast: gr.Dropdown
@@ -58,7 +62,9 @@ class ExplainTab:
     label: gr.Label
     summary: gr.Markdown
     gallery: gr.Gallery
+    second: ComparePanel
     examples: gr.Examples
+    predict_button: gr.Button
 
     @property
     def parameters(self) -> list[gr.components.Component]:
@@ -77,6 +83,7 @@ class ExplainTab:
             self.trust_scores,
             self.occlusion_window,
             self.occlusion_stride,
+            self.model,
         ]
 
     @property
@@ -96,6 +103,7 @@ class ExplainTab:
             self.opacity.input,
             self.occlusion_window.input,
             self.occlusion_stride.input,
+            self.model.select,
         ]
 
 
@@ -139,6 +147,11 @@ def build(blocks: UploadsOnlyBlocks) -> ExplainTab:
                 elem_id="truth",
             )
         with gr.Column(scale=3, min_width=280):
+            models = api.backend().models
+            model = gr.Dropdown(
+                choices=models.choices(), value=models.default, label="Model", elem_id="model"
+            )
+            compare = compare_panel.selector(models)
             methods = gr.CheckboxGroup(
                 choices=[(method.label, key) for key, method in METHODS.items()],
                 value=list(DEFAULT_METHODS),
@@ -218,6 +231,7 @@ def build(blocks: UploadsOnlyBlocks) -> ExplainTab:
         buttons=["download", "fullscreen"],  # for the enlarged preview; none over the grid
         elem_id="gallery",
     )
+    second = compare_panel.build()
     examples = gr.Examples(
         examples=[[str(path), CLASSES[label]] for path, label in bundled_examples()],
         inputs=[image, truth],
@@ -226,7 +240,8 @@ def build(blocks: UploadsOnlyBlocks) -> ExplainTab:
         cache_examples=False,
         elem_id="examples",
     )
-    return ExplainTab(**{k: v for k, v in locals().items() if k != "blocks"})
+    predict_button = gr.Button(visible=False)  # the trigger of /predict (API clients only)
+    return ExplainTab(**{k: v for k, v in locals().items() if k not in ("blocks", "models")})
 
 
 # ------------------------------------------------------------------ event functions
@@ -251,10 +266,16 @@ def describe_image(image: Any, target: Any) -> tuple[str, gr.Dropdown, None, Non
     return truth_text(truth), choices, None, None, "", gr.Label(label=verdict(None)), index_shown
 
 
-def clear_results() -> tuple[str, gr.Dropdown, None, gr.Label, None, str]:
+def describe_new_image(image: Any, target: Any) -> tuple[Any, ...]:
+    """`describe_image`, and the second model's row cleared."""
+    return (*describe_image(image, target), *compare_panel.clear())
+
+
+def clear_results() -> tuple[Any, ...]:
     """The image removed: the page as it opens, without a result."""
     choices = gr.Dropdown(choices=target_choices(None), value=PREDICTED)
-    return "", choices, None, gr.Label(value=None, label=verdict(None)), None, START_HINT
+    cleared = gr.Label(value=None, label=verdict(None))
+    return "", choices, None, cleared, None, START_HINT, *compare_panel.clear()
 
 
 def summarize(details: dict[str, Any] | None) -> tuple[str, gr.Label]:
@@ -282,7 +303,7 @@ def after_explanation(
     public: bool = False,
 ) -> None:
     """After each explanation: the summary (or, when refused, a note that the page shows the
-    previous result), and the downloads."""
+    previous result), the downloads, and the second model's row."""
     explained.success(
         summarize,
         inputs=details,
@@ -300,6 +321,81 @@ def after_explanation(
         api_visibility="private",
     )
     then_download(explained, tab.parameters, last_result, downloads, concurrency, public)
+    compare_panel.then_compare(explained, tab.parameters, tab.compare, details, tab.second)
+
+
+class Wiring:
+    """The explain panel's event chains, for other panels that bring it a new image."""
+
+    def __init__(
+        self,
+        tab: ExplainTab,
+        details: gr.JSON,
+        last_result: gr.State,
+        downloads: Downloads,
+        concurrency: int,
+    ) -> None:
+        self.tab, self.details, self.last_result = tab, details, last_result
+        self.downloads, self.concurrency = downloads, concurrency
+        self.results = [tab.gallery, tab.label, details, last_result]
+        self.model_event = {"concurrency_id": "model", "concurrency_limit": concurrency, **RAW}
+        self.sampled = [tab.image, tab.truth, tab.source, tab.index]
+        self.new_image = {
+            "fn": describe_new_image,
+            "inputs": [tab.image, tab.target],
+            "outputs": [
+                tab.truth,
+                tab.target,
+                tab.gallery,
+                details,
+                tab.summary,
+                tab.label,
+                tab.index,
+                *tab.second.outputs,
+            ],
+            "show_progress": "hidden",
+            "api_visibility": "private",
+            **RAW,
+        }
+
+    def then_explain(self, described: Any) -> None:
+        """After a new image is described: a quick label (by the chosen model), then the
+        explanation."""
+        tab = self.tab
+        after_explanation(
+            described.success(
+                api.predict_with_model,
+                inputs=[tab.image, tab.model],
+                outputs=tab.label,
+                api_visibility="private",
+                **self.model_event,
+            ).success(
+                api.explain_image,
+                inputs=tab.parameters,
+                outputs=self.results,
+                api_visibility="private",
+                **self.model_event,
+            ),
+            tab,
+            self.details,
+            self.last_result,
+            self.downloads,
+            self.concurrency,
+        )
+
+    def explain_index(self, chosen: Any) -> None:
+        """After `chosen` has put a test-set index in the index box: load that image, with its
+        true label, and explain it (as "Load this index" does)."""
+        self.then_explain(
+            chosen.success(
+                api.sample_image,
+                inputs=self.tab.index,
+                outputs=self.sampled,
+                show_progress="minimal",
+                api_visibility="private",
+                **RAW,
+            ).success(**self.new_image)
+        )
 
 
 def wire(
@@ -309,46 +405,21 @@ def wire(
     last_result: gr.State,
     downloads: Downloads,
     concurrency: int,
-) -> None:
+) -> Wiring:
     """Every way to a new image or a new setting, each ending in an explanation. Registers the
     named endpoints /predict, /sample, /explain and /download."""
-    results = [tab.gallery, tab.label, details, last_result]
-    model_event = {"concurrency_id": "model", "concurrency_limit": concurrency, **RAW}
-    sampled = [tab.image, tab.truth, tab.source, tab.index]
-    new_image = {
-        "fn": describe_image,
-        "inputs": [tab.image, tab.target],
-        "outputs": [tab.truth, tab.target, tab.gallery, details, tab.summary, tab.label, tab.index],
-        "show_progress": "hidden",
-        "api_visibility": "private",
-        **RAW,
-    }
+    chains = Wiring(tab, details, last_result, downloads, concurrency)
+    new_image, sampled, model_event = chains.new_image, chains.sampled, chains.model_event
 
-    def then_explain(described: Any, public: bool = False) -> None:
-        """After a new image is described: a quick prediction, then the explanation."""
-        naming = {"api_name": "predict"} if public else {"api_visibility": "private"}
-        after_explanation(
-            described.success(
-                api.predict_image, inputs=tab.image, outputs=tab.label, **naming, **model_event
-            ).success(
-                api.explain_image,
-                inputs=tab.parameters,
-                outputs=results,
-                api_visibility="private",
-                **model_event,
-            ),
-            tab,
-            details,
-            last_result,
-            downloads,
-            concurrency,
-        )
-
+    # /predict, for API clients; the page's chains label with the chosen model instead.
+    tab.predict_button.click(
+        api.predict_image, inputs=tab.image, outputs=tab.label, api_name="predict", **model_event
+    )
     # A new image: by upload, paste or webcam (`upload`: Gradio's `input` also fires on clear,
     # and `change` twice when an image replaces another), by example, or sampled.
-    then_explain(tab.image.upload(**new_image), public=True)
-    then_explain(tab.examples.load_input_event.then(**new_image))
-    then_explain(
+    chains.then_explain(tab.image.upload(**new_image))
+    chains.then_explain(tab.examples.load_input_event.then(**new_image))
+    chains.then_explain(
         gr.on(
             triggers=[tab.load_button.click, tab.index.submit],
             fn=api.sample_image,
@@ -359,7 +430,7 @@ def wire(
             **RAW,
         ).success(**new_image)
     )
-    then_explain(
+    chains.then_explain(
         tab.random_button.click(
             api.random_sample, outputs=sampled, show_progress="minimal", api_visibility="private"
         ).success(**new_image)
@@ -374,7 +445,15 @@ def wire(
     )
     tab.image.clear(
         clear_results,
-        outputs=[tab.truth, tab.target, tab.gallery, tab.label, details, tab.summary],
+        outputs=[
+            tab.truth,
+            tab.target,
+            tab.gallery,
+            tab.label,
+            details,
+            tab.summary,
+            *tab.second.outputs,
+        ],
         api_visibility="private",
     )
     # The button, and any change to a setting, recomputes.
@@ -383,7 +462,7 @@ def wire(
             triggers=[tab.explain_button.click, *tab.settings],
             fn=api.explain_image,
             inputs=tab.parameters,
-            outputs=results,
+            outputs=chains.results,
             api_name="explain",
             trigger_mode="always_last",
             **model_event,
@@ -395,3 +474,7 @@ def wire(
         concurrency,
         public=True,
     )
+    if isinstance(blocks, UploadsOnlyBlocks):  # /explain's `model`, appended: None = default
+        blocks.appended["explain"] = [None]
+    compare_panel.wire(tab.parameters, tab.compare, details, tab.second, concurrency)
+    return chains

@@ -54,6 +54,7 @@ def default_request() -> dict[str, Any]:
         "trust_scores": False,
         "occlusion_window": DEFAULTS.occlusion_window,
         "occlusion_stride": DEFAULTS.occlusion_stride,
+        "model": api.backend().models.default,
     }
 
 
@@ -106,8 +107,9 @@ class FirstVisit:
         request = default_request()
         result, truth = api.explanation(decoded(str(image)), request, True, None)
         gallery = api.gallery_output(result, truth, folder / "gallery")
-        files = write_downloads(stored(result, truth, "", request), folder)
-        details = details_output(result, truth)
+        model = request["model"]
+        files = write_downloads(stored(result, truth, "", request, model), folder)
+        details = details_output(result, truth, model)
         log.info("First visit: example %d explained in advance", self.example)
         return Shown(str(image), truth, self.example, gallery, label_output(result), details, files)
 

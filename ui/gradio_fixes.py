@@ -25,6 +25,13 @@ Gradio changes under it (tests/test_ui_gradio_fixes.py).
    half-written (scripts/load_test.py saw 2 empty images in 200 requests). For a file path
    Gradio copies with `save_file_to_cache`, which writes a temporary file and renames it into
    place. This replaces the earlier patch of `save_pil_to_cache`; no upstream issue found.
+
+3. A parameter appended to an endpoint keeps calls written before it working
+   (`UploadsOnlyBlocks.appended`). gradio_client fills in every parameter a call leaves out,
+   but a plain HTTP call (``POST /gradio_api/call/explain`` with the 13 values /explain took
+   before `model`) is refused by `Blocks.validate_inputs` ("didn't receive enough input
+   values"), which reaches the client as ``{"error": null}``. For the endpoints named in
+   `appended`, a call that leaves out only appended parameters gets their API defaults.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ class UploadsOnlyBlocks(gr.Blocks):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.upload_inputs: set[int] = set()
+        # api_name -> the values of the parameters appended last, in order (see 3. above)
+        self.appended: dict[str, list[Any]] = {}
 
     def uploads_only(self, image: gr.Image) -> gr.Image:
         """Mark `image` (an input of this Blocks' events) as taking uploads only."""
@@ -70,6 +79,10 @@ class UploadsOnlyBlocks(gr.Blocks):
     async def preprocess_data(
         self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False
     ) -> list[Any]:
+        appended = self.appended.get(getattr(block_fn, "api_name", None) or "")
+        missing = len(block_fn.inputs) - len(inputs)
+        if appended and 0 < missing <= len(appended):
+            inputs = [*inputs, *appended[len(appended) - missing :]]
         guarded = [i for i, block in enumerate(block_fn.inputs) if block._id in self.upload_inputs]
         for i in guarded:
             reason = upload_refusal(inputs[i]) if i < len(inputs) else None

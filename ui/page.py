@@ -1,5 +1,6 @@
-"""The whole page: title, explain panel, trust panel, details, help and footer, in that order,
-then every event wired. `build_demo` is all app.py needs."""
+"""The whole page: the title, then two tabs: Explain (explain panel, trust panel, details,
+help) and Test set (ui/testset_tab.py); the footer; then every event wired. `build_demo` is
+all app.py needs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import gradio as gr
 from interpret import Net
 from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
-from . import explain_tab, first_visit, trust_panel
+from . import api, explain_tab, first_visit, testset_tab, trust_panel
 from .config import ServerSettings
 from .gradio_fixes import UploadsOnlyBlocks
 from .views import method_help
@@ -20,7 +21,8 @@ INTRO = (
     "from [Captum's CIFAR-10 tutorial](https://captum.ai/tutorials/CIFAR_TorchVision_Interpret)"
     " sorts it into one of ten classes, and attribution methods show which pixels drove that "
     "decision. For students and anyone curious about how image classifiers decide, and about "
-    "how far the explanations agree."
+    "how far the explanations agree. The *Test set* tab shows every test image's prediction: "
+    "where the model fails, how two models differ, and the strategies it uses per class."
 )
 
 
@@ -45,16 +47,25 @@ def build_demo(
         delete_cache=(3600, 3600),  # drop generated PNGs and uploads older than an hour
     ) as demo:
         gr.Markdown(INTRO, elem_id="title")
-        tab = explain_tab.build(demo)
-        trust = trust_panel.build()
-        with gr.Accordion("Details (JSON)", open=False):
-            details = gr.JSON(label="Details", elem_id="details")
-        gr.Markdown(method_help(), elem_id="help")
+        models = api.backend().models
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Explain", id="explain", elem_id="explain-tab"):
+                tab = explain_tab.build(demo)
+                trust = trust_panel.build()
+                with gr.Accordion("Details (JSON)", open=False):
+                    details = gr.JSON(label="Details", elem_id="details")
+                gr.Markdown(method_help(), elem_id="help")
+            with gr.Tab("Test set", id="testset", elem_id="testset-tab") as testset_opened:
+                browser = testset_tab.build(models)
         gr.Markdown(footer(model, device), elem_id="footer")
         last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
 
-        explain_tab.wire(demo, tab, details, last_result, trust.downloads, server.concurrency)
+        chains = explain_tab.wire(
+            demo, tab, details, last_result, trust.downloads, server.concurrency
+        )
         trust_panel.wire(trust, details)
         if opening is not None:
             first_visit.wire(demo, opening, tab, details, trust.downloads)
+        testset_tab.wire(browser, testset_opened.select, chains, tabs, server.concurrency)
+        testset_tab.register_api(models, server.concurrency)
     return demo

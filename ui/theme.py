@@ -30,23 +30,49 @@ CSS = """
 #summary table { font-size: 0.85rem; }
 #summary code, #footer code { overflow-wrap: anywhere; }
 #summary th, #summary td { padding: 4px 8px !important; }
-#gallery .grid-wrap { min-height: 0 !important; max-height: none !important; overflow: visible; }
-#gallery .thumbnail-item { aspect-ratio: auto; height: auto; display: flex;
-  flex-direction: column; }
-#gallery .thumbnail-lg > img { height: auto; aspect-ratio: auto 256 / 330; }
-#gallery .caption-label { position: static; max-width: 100%; white-space: normal;
-  border: none; background: none; font-size: 0.8rem; padding: 4px 6px; }
+#gallery .grid-wrap, #second-gallery .grid-wrap { min-height: 0 !important;
+  max-height: none !important; overflow: visible; }
+#gallery .thumbnail-item, #second-gallery .thumbnail-item { aspect-ratio: auto; height: auto;
+  display: flex; flex-direction: column; }
+#gallery .thumbnail-lg > img, #second-gallery .thumbnail-lg > img { height: auto;
+  aspect-ratio: auto 256 / 330; }
+#gallery .caption-label, #second-gallery .caption-label { position: static; max-width: 100%;
+  white-space: normal; border: none; background: none; font-size: 0.8rem; padding: 4px 6px; }
 #trust-note.note-warn, #trust-note.note-ok { padding: 8px 12px; border-radius: 6px; }
 #trust-note.note-warn { border-left: 4px solid #d97706; background: rgba(245, 158, 11, 0.14); }
 #trust-note.note-ok { border-left: 4px solid #16a34a; background: rgba(22, 163, 74, 0.10); }
 #trust-help { font-size: 0.85rem; }
 #trust-table { contain: inline-size; }  /* scroll inside on a phone, never widen the page */
 #curves img, #agreement img { max-width: 100%; height: auto; margin: 0 auto; display: block; }
+#testset-grid img, #strategy-members img { image-rendering: pixelated; }
+#testset-grid .grid-wrap, #strategy-members .grid-wrap, #strategies .grid-wrap {
+  min-height: 0 !important; max-height: none !important; overflow: visible; }
+#testset-grid .thumbnail-item, #strategy-members .thumbnail-item, #strategies .thumbnail-item {
+  aspect-ratio: auto; height: auto; display: flex; flex-direction: column; }
+#testset-grid .thumbnail-item > img, #strategy-members .thumbnail-item > img {
+  aspect-ratio: 1 / 1; height: auto; }
+#strategies .grid-container { grid-template-columns: repeat(auto-fill, minmax(160px, 200px))
+  !important; }
+#strategies .thumbnail-item > img { height: auto; aspect-ratio: auto 256 / 300; }
+#testset-grid .caption-label, #strategy-members .caption-label, #strategies .caption-label {
+  position: static; max-width: 100%; white-space: normal; border: none; background: none;
+  font-size: 0.72rem; padding: 2px 4px; }
+#confusion { contain: inline-size; }  /* scroll inside on a phone, never widen the page */
+#confusion table { font-size: 0.78rem; }
+#confusion td, #confusion th { padding: 2px 4px !important; }
+#confusion [role="gridcell"] { cursor: pointer; }
+#testset-status { align-self: center; }
 @media (max-width: 900px) {
-  #gallery .grid-container { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
+  #gallery .grid-container, #second-gallery .grid-container {
+    grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
+  #testset-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
 }
 @media (max-width: 640px) {
-  #gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+  #gallery .grid-container, #second-gallery .grid-container {
+    grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+  #testset-grid .grid-container, #strategy-members .grid-container {
+    grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }
+  #strategies .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
 """
 

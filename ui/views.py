@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from interpret import CLASSES, METHODS, Explanation
@@ -51,9 +52,14 @@ def label_output(result: Explanation) -> dict[str, float]:
     return dict(result.top(5))
 
 
-def details_output(result: Explanation, truth: tuple[int, str] | None) -> dict[str, Any]:
-    """The details JSON: the library's dict plus what the app knows of the true label."""
+def details_output(
+    result: Explanation, truth: tuple[int, str] | None, model: str | None = None
+) -> dict[str, Any]:
+    """The details JSON: the library's dict plus what the app knows of the true label, and
+    the name of the model that explained (its weights and sha256 are in "weights")."""
     details = result.to_dict()
+    if model is not None:
+        details["model"] = model
     details["true_label"] = None if truth is None else CLASSES[truth[0]]
     details["true_label_source"] = None if truth is None else truth[1]
     details["correct"] = None if truth is None else result.prediction == truth[0]
@@ -72,10 +78,12 @@ def gallery_pictures(
     ]
 
 
-def reproduction(result: Explanation, truth: tuple[int, str] | None, request: dict) -> dict:
+def reproduction(
+    result: Explanation, truth: tuple[int, str] | None, request: dict, model: str | None = None
+) -> dict:
     """What the downloaded JSON holds: the app's details, the request as received, the model
     input's fingerprint and the library call that recomputes every array."""
-    record = details_output(result, truth)
+    record = details_output(result, truth, model)
     record["request"] = request
     record["model_input_sha256"] = fingerprint(result.image)
     trust = bool(result.faithfulness)
@@ -90,12 +98,18 @@ def reproduction(result: Explanation, truth: tuple[int, str] | None, request: di
     return record
 
 
-def stored(result: Explanation, truth: tuple[int, str] | None, key: str, request: dict) -> dict:
+def stored(
+    result: Explanation,
+    truth: tuple[int, str] | None,
+    key: str,
+    request: dict,
+    model: str | None = None,
+) -> dict:
     """The session's last explanation, as /download needs it (raw arrays, the JSON record)."""
     return {
         "key": key,
         "attributions": dict(result.attributions),
-        "record": reproduction(result, truth, request),
+        "record": reproduction(result, truth, request, model),
         "name": "explanation_" + result.question.replace(" vs ", "_vs_"),
     }
 
@@ -262,4 +276,103 @@ def trust_note(details: dict[str, Any]) -> tuple[str, list[str]]:
         f"stay similar (|ρ| ≥ {FLAG_THRESHOLD}) when every layer of the model is replaced by "
         "random weights: they show the image's structure more than the model's reasons.",
         ["note-warn"],
+    )
+
+
+# ------------------------------------------------------------------ the Test set tab
+
+
+def test_set_note(described: dict[str, Any]) -> str:
+    """Which images the tab browses, where they come from, and why when it is not all 10,000."""
+    note = f"**Browsing {described['name']}** ({described['source']})."
+    if described.get("reason"):
+        note += f" Not the full test set: {described['reason']}."
+    return note
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def confusion_caption(model: str, confusion: dict[str, Any]) -> str:
+    """Under the matrix: the model, its accuracy here, and how to read and use the matrix."""
+    return (
+        f"**{model}**: {percent(confusion['accuracy'])} top-1 on {confusion['total']:,} images. "
+        "Rows: true class; columns: predicted class; shading: the cell's share of its row. "
+        "Click a cell to list its images (a class name: all its images)."
+    )
+
+
+def confusion_rows(confusion: dict[str, Any]) -> tuple[list[str], list[list[Any]], np.ndarray]:
+    """(headers, rows, row shares): a row per true class, its counts, then its accuracy."""
+    classes, matrix = confusion["classes"], np.asarray(confusion["matrix"])
+    totals = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+    headers = ["true ↓ predicted →", *classes, "accuracy"]
+    rows = [
+        [name, *(int(count) for count in matrix[i]), percent(confusion["per_class_accuracy"][name])]
+        for i, name in enumerate(classes)
+    ]
+    return headers, rows, shares
+
+
+def item_caption(item: dict[str, Any]) -> str:
+    """A thumbnail's caption: index, true and predicted class, the prediction's confidence."""
+    mark = "✓" if item["true_label"] == item["predicted_label"] else "✗"
+    caption = f"#{item['index']} {mark} {item['true_label']} → {item['predicted_label']} "
+    caption += f"{item['confidence']:.0%}"
+    if "other_predicted_label" in item:
+        caption += f" · other: {item['other_predicted_label']} {item['other_confidence']:.0%}"
+    return caption
+
+
+def page_text(page: dict[str, Any], model: str, other: str | None, sort: str) -> str:
+    """Above the thumbnails: how many images match, which page, in which order."""
+    what = (
+        f"images where **{model}** and **{other}** disagree"
+        if other
+        else f"images (predictions of **{model}**)"
+    )
+    if not page["total"]:
+        return f"No {what.split(' ', 1)[1]} match these filters."
+    return (
+        f"**{page['total']:,}** {what} · page {page['page']} of {page['pages']} · {sort}. "
+        "Click an image to explain it."
+    )
+
+
+def strategies_text(strategies: dict[str, Any], model: str) -> str:
+    """Over the strategies: how many were found and how to read them."""
+    clusters = strategies["clusters"]
+    found = (
+        f"**{len(clusters)} strategies** for **{strategies['class']}** ({model}, "
+        f"{strategies['images']:,} test images, Integrated Gradients with the tutorial's settings)"
+    )
+    if strategies.get("reason"):
+        found += f". One group only: {strategies['reason']}"
+    return (
+        found + ". Each card is the mean of its images' IG maps (magnitude, each map scaled to "
+        "its own maximum; darker = more influence): where the model looks when it decides that "
+        "way. Accuracy: the share of the group predicted as the class. Click a card for its "
+        "images, most typical first; click an image to explain it."
+    )
+
+
+def strategy_caption(number: int, cluster: dict[str, Any]) -> tuple[str, str]:
+    """(title, subtitle) of a strategy's card."""
+    return (
+        f"Strategy {number}: {cluster['size']:,} images",
+        f"{percent(cluster['accuracy'])} predicted as the class",
+    )
+
+
+def second_row_heading(details: dict[str, Any], model: str, predicted: str, probability: float):
+    """Over the second model's row: which model, what it predicts, which target both explain."""
+    target = f"**{details['target_class']}**"
+    if details.get("contrast_class"):
+        target += f" rather than **{details['contrast_class']}**"
+    first = details.get("model") or "the first model"
+    return (
+        f"#### Second row: **{model}**, which predicts **{predicted}** ({probability:.0%})\n"
+        f"Same image, settings and target as the first row (**{first}**): {target}."
     )
