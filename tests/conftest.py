@@ -139,17 +139,40 @@ def running_app(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
             process.wait()
 
 
+@pytest.fixture(scope="session")
+def interpret_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's INTERPRET_CACHE_DIR: predictions and strategies computed by one app
+    server (or test) are reused by the next, and nothing is read from ~/.cache."""
+    return tmp_path_factory.mktemp("interpret-cache")
+
+
+@pytest.fixture(scope="session")
+def full_test_set():
+    """The full CIFAR-10 test set from ../shared, decoded once per session (skips without)."""
+    from interpret import testset
+
+    if not (SHARED / "cifar10" / "test").is_dir():
+        pytest.skip(f"no CIFAR-10 copy at {SHARED / 'cifar10'}")
+    return testset.open_local(SHARED / "cifar10" / "test")
+
+
 @pytest.fixture(scope="module")
 def app_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pretrained_dir: Path,
+    interpret_cache_dir: Path,
 ) -> Iterator[str]:
     """`python app.py` on a free loopback port, offline, with the test weights and examples;
-    a test module's APP_ENV dict adds environment variables."""
+    a test module's APP_ENV dict adds environment variables. Nothing outside the session's
+    folders is read for test images (an empty INTERPRET_CIFAR10_ROOT: no downloaded copy)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))}
     env.pop("SPACE_ID", None)
     env.update(
         INTERPRET_WEIGHTS=str(pretrained_dir),
         INTERPRET_MODEL_REPO="",
+        INTERPRET_CACHE_DIR=str(interpret_cache_dir),
+        INTERPRET_CIFAR10_ROOT=str(tmp_path_factory.mktemp("no-cifar10-copy")),
         HF_HUB_OFFLINE="1",
         GRADIO_TEMP_DIR=str(tmp_path_factory.mktemp("gradio")),
     )

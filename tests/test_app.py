@@ -42,7 +42,9 @@ EXPLAIN_PARAMETERS = [
     "trust_scores",
     "occlusion_window",
     "occlusion_stride",
+    "model",
 ]
+TEST_SET_ENDPOINTS = {"/models", "/confusion", "/browse", "/strategies"}  # test_app_testset.py
 FAST = {"nt_samples": 4}
 FILE_DATA = "gradio.FileData"
 QUEUE_SIZE = 3
@@ -79,7 +81,7 @@ def refusal(client: Client, api_name: str, *args, **kwargs) -> str:
 
 def test_exactly_the_documented_endpoints(client: Client) -> None:
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(named) == {"/explain", "/download", "/predict", "/sample"}
+    assert set(named) == {"/explain", "/download", "/predict", "/sample", *TEST_SET_ENDPOINTS}
     explain_info = named["/explain"]
     assert [p["parameter_name"] for p in explain_info["parameters"]] == EXPLAIN_PARAMETERS
     defaults = {
@@ -101,6 +103,7 @@ def test_exactly_the_documented_endpoints(client: Client) -> None:
         "trust_scores": False,
         "occlusion_window": tutorial.occlusion_window,
         "occlusion_stride": tutorial.occlusion_stride,
+        "model": "default",  # the app's weights (the session's, not a built-in model)
     }
     assert len(explain_info["returns"]) == 3
     assert [p["parameter_name"] for p in named["/predict"]["parameters"]] == ["image"]

@@ -70,7 +70,9 @@ def assert_same_maps(arrays, expected: dict[str, np.ndarray]) -> None:
 def test_new_parameters_come_last_with_defaults_and_outputs_stay(client: Client) -> None:
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     for api_name, returns in (("/explain", 3), ("/download", 2)):
-        parameters = named[api_name]["parameters"]
+        # Then `model` (tests/test_app_testset.py), appended after these.
+        parameters = named[api_name]["parameters"][:-1]
+        assert named[api_name]["parameters"][-1]["parameter_name"] == "model"
         assert [p["parameter_name"] for p in parameters[-4:]] == list(NEW_PARAMETERS)
         assert {p["parameter_name"]: p["parameter_default"] for p in parameters[-4:]} == (
             NEW_PARAMETERS

@@ -113,8 +113,14 @@ def test_explain_hands_gradio_finished_pngs_equal_to_the_librarys(
 
 
 def last_tail() -> dict:
-    """The parameters after opacity at their defaults."""
-    return {"contrast": "none", "trust_scores": False, "occlusion_window": 4, "occlusion_stride": 2}
+    """The parameters after opacity at their defaults (`model` None: the app's model)."""
+    return {
+        "contrast": "none",
+        "trust_scores": False,
+        "occlusion_window": 4,
+        "occlusion_stride": 2,
+        "model": None,
+    }
 
 
 def test_download_reuses_the_sessions_result_and_recomputes_the_same(
