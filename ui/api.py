@@ -342,8 +342,7 @@ def list_models() -> list[dict[str, Any]]:
             test set, or None), "accuracy_source", "description", "default"}]
     """
     with user_errors("list the models"):
-        data = test_set()
-        return backend().models.describe(data if data.full else None)
+        return backend().models.describe(test_set())
 
 
 def confusion_matrix(model: str | None = None) -> dict[str, Any]:

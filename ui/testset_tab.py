@@ -213,17 +213,20 @@ def progress_reports(progress: Any) -> tuple[Callable[[str], None], Callable[...
     return waiting, predicting
 
 
+def cell_style(share: float) -> str:
+    """A matrix cell's CSS: darker blue for a larger share of its row, legible text."""
+    r, g, b, _ = (np.array(colormaps["Blues"](0.05 + 0.9 * share)) * 255).astype(int)
+    return f"background-color: rgb({r},{g},{b}); color: {'white' if share > 0.45 else 'black'}"
+
+
 def matrix_value(confusion: dict[str, Any]) -> Any:
     """The matrix as a styled table: counts, each cell shaded by its share of the row."""
     headers, rows, shares = confusion_rows(confusion)
     frame = pd.DataFrame(rows, columns=headers)
-    blues = colormaps["Blues"]
     styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
     for i in range(len(rows)):
         for j, name in enumerate(CLASSES):
-            r, g, b, _ = (np.array(blues(0.05 + 0.9 * shares[i, j])) * 255).astype(int)
-            text = "white" if shares[i, j] > 0.45 else "black"
-            styles.loc[i, name] = f"background-color: rgb({r},{g},{b}); color: {text}"
+            styles.loc[i, name] = cell_style(shares[i, j])
     return frame.style.apply(lambda _: styles, axis=None)
 
 
