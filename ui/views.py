@@ -344,8 +344,9 @@ def page_text(page: dict[str, Any], model: str, other: str | None, sort: str) ->
 def strategies_text(strategies: dict[str, Any], model: str) -> str:
     """Over the strategies: how many were found and how to read them."""
     clusters = strategies["clusters"]
+    count = f"{len(clusters)} strateg{'y' if len(clusters) == 1 else 'ies'}"
     found = (
-        f"**{len(clusters)} strategies** for **{strategies['class']}** ({model}, "
+        f"**{count}** for **{strategies['class']}** ({model}, "
         f"{strategies['images']:,} test images, Integrated Gradients with the tutorial's settings)"
     )
     if strategies.get("reason"):
