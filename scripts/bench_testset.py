@@ -10,10 +10,16 @@ Steps (medians of --repeats runs, on the full test set):
 * browse: random filter/sort/page requests (`interpret.browse`), and the confusion matrix;
 * strategies: one class (--class, --images), cold, against computing the same IG maps with
   plain Captum (INTERPRET_FAST=0), which is what the clustering would cost without the
-  library's fast path.
+  library's fast path;
+* with --app, the app's handlers (ui/testset_tab.py, ui/strategies_panel.py) as a request
+  runs them, test set loaded as app.py loads it, each against the library call it wraps:
+  the tab opened (predictions cold, then from the disk cache: the matrix and its note), a
+  filter/sort/page -> the grid (thumbnails, and Gradio's own postprocessing of the gallery:
+  its copy of each file into its cache; the first time a thumbnail is written, and reused),
+  and the strategies panel for one class, cold.
 
 Example:
-    python scripts/bench_testset.py --data-dir ../shared/cifar10 --weights weights
+    python scripts/bench_testset.py --data-dir ../shared/cifar10 --weights weights --app
 """
 
 from __future__ import annotations
@@ -41,7 +47,17 @@ from interpret.preprocess import model_image
 from interpret.samples import ImageFolderSet, open_test_set
 from interpret.strategies import StrategySettings, attribution_maps, class_strategies
 
-BUDGETS_S = {"predict, cold": 3.0, "predict, cached": 0.3, "browse": 0.3, "strategies": 15.0}
+BUDGETS_S = {
+    "predict, cold": 3.0,
+    "predict, cached": 0.3,
+    "browse": 0.3,
+    "strategies": 15.0,
+    "app: tab opened, cold": 3.0,
+    "app: tab opened, cached": 0.3,
+    "app: grid, first time": 0.3,
+    "app: grid": 0.3,
+    "app: strategies": 15.0,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--class", dest="class_name", default="horse")
     parser.add_argument("--images", type=int, default=1000, help="images of the class")
     parser.add_argument("--no-captum", action="store_true", help="skip the Captum baseline")
+    parser.add_argument("--app", action="store_true", help="also time the app's handlers")
     return parser.parse_args(argv)
 
 
@@ -153,6 +170,99 @@ def main(argv: list[str] | None = None) -> None:
     note = f"{result.image_count} {args.class_name} images, clusters {sizes}"
     note += "; baseline: the IG maps alone through plain Captum"
     print(row("strategies", seconds, baseline, note))
+    if args.app:
+        bench_app(args, net)
+
+
+def random_filters(chooser: random.Random, model: str) -> tuple:
+    """One page request of the Test set tab, as its controls send it (ui/testset_tab.py)."""
+    low, high = chooser.choice([0.0, 0.2]), chooser.choice([0.9, 1.0])
+    outcome, sort = chooser.choice(OUTCOMES), chooser.choice(SORTS)
+    true, predicted = chooser.choice(["any", *CLASSES]), chooser.choice(["any", "any", *CLASSES])
+    return (model, "none", true, predicted, outcome, "all", low, high, sort)
+
+
+def bench_app(args: argparse.Namespace, net) -> None:
+    """The app's handlers against the library calls they wrap (module doc)."""
+    import gradio as gr
+    from gradio import processing_utils
+
+    from interpret.samples import default_sampler
+    from ui import api, strategies_panel, testset_tab
+    from ui.dataset import TestSetSource
+    from ui.models import Models
+
+    def no_progress(*_, **__) -> None:
+        return None
+
+    cache = Path(tempfile.mkdtemp(prefix="bench-testset-app-"))
+    os.environ["INTERPRET_CACHE_DIR"] = str(cache)  # read at each call: a cold cache
+    environ = {"INTERPRET_CIFAR10_DIR": str(args.data_dir)}
+    sampler = default_sampler(environ)
+    api.configure(net, sampler, None, Models.build(net, "cpu", {}), TestSetSource(sampler, environ))
+    model = api.backend().models.default
+    data = api.test_set()
+    print(f"\napp handlers: model {model}, {data.name}")
+
+    def cold_open() -> None:
+        predictions_module.forget_in_memory()
+        for stale in (cache / "predictions").glob("*.npz"):
+            stale.unlink()
+        testset_tab.show_matrix(model, no_progress)
+
+    def library_cold() -> None:
+        predictions_module.predict_test_set(net, data, cache_dir=cache, use_cache=False)
+
+    cold = median_time(cold_open, args.repeats)
+    note = "predictions computed; baseline: the library's, cold"
+    print(row("app: tab opened, cold", cold, median_time(library_cold, args.repeats), note))
+
+    def cached_open() -> None:
+        predictions_module.forget_in_memory()
+        testset_tab.show_matrix(model, no_progress)
+
+    def library_cached() -> None:
+        predictions_module.forget_in_memory()
+        predictions_module.predict_test_set(net, data)
+
+    cached = median_time(cached_open, args.repeats)
+    note = "disk cache; baseline: the library's cached predictions"
+    print(row("app: tab opened, cached", cached, median_time(library_cached, args.repeats), note))
+
+    gallery = gr.Gallery()
+
+    def grid(filters: tuple) -> float:
+        """Seconds for one page: the handler, then Gradio's gallery postprocessing."""
+        started = time.perf_counter()
+        _, items, _, _ = testset_tab.first_page(*filters)
+        processing_utils.move_files_to_cache(gallery.postprocess(items), gallery, postprocess=True)
+        return time.perf_counter() - started
+
+    predicted = predictions_module.predict_test_set(net, data)
+    chooser = random.Random(1)
+    requests = [random_filters(chooser, model) for _ in range(200)]
+    first = [grid(request) for request in requests]  # thumbnails written as they first show
+    again = [grid(request) for request in requests]  # the same pages: every thumbnail reused
+    library = []
+    for request in requests:
+        _, _, true, predicted_class, outcome, _, low, high, sort = request
+        started = time.perf_counter()
+        browse(predicted, true, predicted_class, outcome, sort, 1, confidence=(low, high))
+        library.append(time.perf_counter() - started)
+    base = statistics.median(library)
+    note = f"200 requests, slowest {max(first) * 1e3:.1f} ms; baseline: interpret.browse"
+    print(row("app: grid, first time", statistics.median(first), base, note))
+    note = f"200 requests, slowest {max(again) * 1e3:.1f} ms; baseline: interpret.browse"
+    print(row("app: grid", statistics.median(again), base, note))
+
+    started = time.perf_counter()
+    strategies_panel.find(model, args.class_name, no_progress)  # a cold cache: computed
+    seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    class_strategies(net, data, args.class_name, cache_dir=cache / "library", use_cache=False)
+    baseline = time.perf_counter() - started
+    note = f"{args.class_name}, cold, with its cards; baseline: interpret.strategies, cold"
+    print(row("app: strategies", seconds, baseline, note))
 
 
 if __name__ == "__main__":
