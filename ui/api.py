@@ -326,12 +326,21 @@ def test_set(waiting: Callable[[str], None] | None = None) -> TestSet:
     return backend().dataset.get(waiting)
 
 
+@on_gpu
+def on_device(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`function(*args, **kwargs)` where the model's device is usable (on ZeroGPU, inside
+    its GPU context, another process: no progress callbacks there)."""
+    if ZERO_GPU:
+        kwargs.pop("progress", None)
+    return function(*args, **kwargs)
+
+
 def predictions(model: Any, report: Report | None = None) -> tuple[str, Predictions]:
     """(the model's name, its predictions on the test set): computed once per weights and
     set, then from the cache."""
     name = backend().models.resolve(model)
     loaded = backend().models.load(name)
-    return name, predict_test_set(loaded, test_set(), progress=report)
+    return name, on_device(predict_test_set, loaded, test_set(), progress=report)
 
 
 def list_models() -> list[dict[str, Any]]:
@@ -415,17 +424,14 @@ def find_strategies(class_name: str, model: str | None = None) -> dict[str, Any]
             "reason" (why there is one cluster, when there is), "settings", "model"}
     """
     with user_errors("find the class strategies"):
-        return {**class_strategy_result(class_name, model).to_dict(), "model": _name(model)}
+        name = backend().models.resolve(model)
+        return {**class_strategy_result(class_name, name).to_dict(), "model": name}
 
 
 def class_strategy_result(class_name: Any, model: Any, report: Report | None = None):
     """`interpret.strategies.class_strategies` for the app's test set (cached on disk)."""
     loaded = backend().models.load(model)
-    return class_strategies(loaded, test_set(), class_name, progress=report)
-
-
-def _name(model: Any) -> str:
-    return backend().models.resolve(model)
+    return on_device(class_strategies, loaded, test_set(), class_name, progress=report)
 
 
 def model_disagreements(model: Any, other: Any, true_class: Any, which: Any, sort: Any, page: Any):

@@ -338,7 +338,8 @@ def batch_view(shown: list[int], model: Any, methods: Any, *settings: Any) -> st
             raise BrowseError("no images on this page; change the filters first")
         data = api.test_set()
         chosen = list(shown)[:BATCH_IMAGES]
-        results = explain_batch(
+        results = api.on_device(
+            explain_batch,
             api.backend().models.load(model),
             [data.image(i) for i in chosen],
             methods,
