@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from captum._utils.gradient import compute_gradients
 from captum.attr import (
     LRP,
     Deconvolution,
     DeepLift,
-    DeepLiftShap,
-    GradientShap,
     GuidedBackprop,
     GuidedGradCam,
     InputXGradient,
@@ -31,6 +30,7 @@ from captum.attr import (
     Occlusion,
     Saliency,
 )
+from captum.attr._core.gradient_shap import InputBaselineXGradient
 from torch import nn
 
 from . import fast
@@ -160,52 +160,77 @@ def baseline_distribution(inputs: torch.Tensor, baselines: torch.Tensor, seed: i
     return torch.cat([baselines[:1], *others])
 
 
-def _per_image_distribution(attribute_one, inputs, target, baselines, seed):
-    """Run a Shap method image by image, each with its own reference distribution."""
-    maps, deltas = [], []
-    for i in range(inputs.shape[0]):
-        row = slice(i, i + 1)
-        references = baseline_distribution(inputs[row], baselines[row], seed)
-        attribution, delta = attribute_one(inputs[row], references, target[row])
-        maps.append(attribution)
-        deltas.append(delta.mean().reshape(1))
-    return torch.cat(maps), torch.cat(deltas)
+def _reference_sets(inputs: torch.Tensor, baselines: torch.Tensor, seed: int) -> torch.Tensor:
+    """N x R x C x H x W: each image's references (`baseline_distribution`)."""
+    return torch.stack(
+        [
+            baseline_distribution(inputs[i : i + 1], baselines[i : i + 1], seed)
+            for i in range(inputs.shape[0])
+        ]
+    )
+
+
+GRADIENT_SHAP_STDEV = 0.09
 
 
 def _gradient_shap(model, inputs, target, baselines, params):
-    """Seeded per image, so a request is repeatable and a batch equals single calls.
+    """Captum's GradientShap, seeded, so a request is repeatable and a batch equals single calls.
 
-    Captum draws the path points from numpy's global RNG and the noise from torch's: both are
-    seeded here (under the attribution lock) and numpy's state is restored afterwards.
+    For one image, Captum's NoiseTunnel(InputBaselineXGradient) draws from numpy's global
+    generator which reference each sample starts from, then from torch's the input noise, then
+    from numpy's the point on each path. Every image is seeded alike, so every image gets the
+    draws of one seeded call: they are drawn once here, in Captum's order, and shared; the
+    gradients of all images' samples are taken in one pass (Captum's `compute_gradients`) and
+    averaged per image as NoiseTunnel averages one image's, with Captum's convergence delta.
+    numpy's state is restored afterwards.
     """
-
-    def attribute_one(row, references, row_target):
-        torch.manual_seed(params.seed)
-        np.random.seed(params.seed)
-        return GradientShap(model).attribute(
-            row,
-            baselines=references,
-            target=row_target,
-            n_samples=params.shap_samples,
-            stdevs=0.09,
-            return_convergence_delta=True,
-        )
-
+    samples, count = params.shap_samples, inputs.shape[0]
+    references = _reference_sets(inputs.detach(), baselines, params.seed)
     numpy_state = np.random.get_state()
     try:
-        return _per_image_distribution(attribute_one, inputs, target, baselines, params.seed)
+        torch.manual_seed(params.seed)
+        np.random.seed(params.seed)
+        chosen = np.random.choice(references.shape[1], samples).tolist()
+        stdev = torch.tensor(GRADIENT_SHAP_STDEV, device=inputs.device)
+        noise = torch.normal(0, stdev.repeat((samples, *inputs.shape[1:])))
+        alphas = torch.tensor(
+            np.random.uniform(0.0, 1.0, samples), device=inputs.device, dtype=inputs.dtype
+        )
     finally:
         np.random.set_state(numpy_state)
+    with torch.no_grad():
+        noisy = inputs.repeat_interleave(samples, dim=0) + noise.repeat(count, 1, 1, 1)
+        starts = references[:, chosen].flatten(0, 1)
+        alpha = alphas.repeat(count).view(-1, *([1] * (inputs.dim() - 1)))
+        scaled = (alpha * noisy + (1.0 - alpha) * starts).requires_grad_()
+    rows = target.repeat_interleave(samples)
+    (gradients,) = compute_gradients(model, (scaled,), rows)
+    with torch.no_grad():
+        attributions = (noisy - starts) * gradients
+        deltas = InputBaselineXGradient(model).compute_convergence_delta(
+            attributions, starts, noisy, target=rows
+        )
+    attributions = attributions.view(count, samples, *inputs.shape[1:]).sum(dim=1) * 1 / samples
+    return attributions, deltas.view(count, samples).mean(dim=1)
 
 
 @_quiet
 def _deeplift_shap(model, inputs, target, baselines, params):
-    def attribute_one(row, references, row_target):
-        return DeepLiftShap(model).attribute(
-            row, baselines=references, target=row_target, return_convergence_delta=True
-        )
+    """Captum's DeepLiftShap for all images in one DeepLift pass, each with its own references.
 
-    return _per_image_distribution(attribute_one, inputs, target, baselines, params.seed)
+    DeepLiftShap runs DeepLift on every (image, reference) pair and averages per image; the
+    pairs are laid out as DeepLiftShap lays them out, so the maps are Captum's, and an image
+    whose references differ from the others' (a blurred baseline) still gets its own."""
+    references = _reference_sets(inputs.detach(), baselines, params.seed)
+    count, kinds = references.shape[:2]
+    attributions, deltas = DeepLift(model).attribute(
+        inputs.detach().repeat_interleave(kinds, dim=0).requires_grad_(),
+        baselines=references.flatten(0, 1).requires_grad_(),
+        target=target.repeat_interleave(kinds),
+        return_convergence_delta=True,
+    )
+    attributions = torch.mean(attributions.view(count, kinds, *inputs.shape[1:]), dim=1)
+    return attributions, deltas.view(count, kinds).mean(dim=1)
 
 
 def _input_x_gradient(model, inputs, target, baselines, params):
