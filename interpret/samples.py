@@ -251,8 +251,10 @@ def load_in_background(
 ) -> threading.Thread:
     """Decode the best available test set (`interpret.testset.load_test_set`: the configured
     folder, a cached or, where allowed, downloaded copy of the Hub's pinned split, else the
-    bundled examples) in a thread; keep it as `sampler.test_set` and, when a real set was had,
-    sample from it: the same indices and pixels as the set decoded for browsing."""
+    bundled examples) in a thread; keep it as `sampler.test_set` and, when a real set was had
+    and the sampler had only the examples (a Space), sample from it: the same indices and
+    pixels as the set decoded for browsing. A configured folder the sampler already reads is
+    the same set, in the same order (`testset.from_sample_set`), so it stays."""
 
     def run() -> None:
         from .testset import load_test_set  # here: interpret.testset imports this module
@@ -263,7 +265,8 @@ def load_in_background(
             log.exception("Loading the test set failed; sampling from %s", sampler.bundled.name)
             test_set = None
         if test_set is not None and test_set.reason is None:
-            sampler.use(test_set.as_sample_set())
+            if sampler.current is sampler.bundled:
+                sampler.use(test_set.as_sample_set())
         elif test_set is not None:
             log.warning("Sampling from %s: %s", sampler.bundled.name, test_set.reason)
         sampler.test_set = test_set

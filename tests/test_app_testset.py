@@ -212,3 +212,17 @@ def test_an_explain_call_without_model_still_works_and_gives_the_same_answer(
     details = json.loads(stream.split("data:", 1)[1])[2]  # gallery, label, details
     assert details["model"] == "default" and details["probabilities"] == named[2]["probabilities"]
     assert details["deltas"] == named[2]["deltas"]
+
+
+def test_no_answer_names_a_server_directory(client: Client, pretrained_dir: Path) -> None:
+    """Weights, data and accuracy sources are described, never located (README: Security)."""
+    answers = {
+        "/models": client.predict(api_name="/models"),
+        "/confusion": client.predict(api_name="/confusion"),
+        "/browse": client.predict(api_name="/browse"),
+        "/strategies": client.predict("cat", api_name="/strategies"),
+    }
+    for api_name, answer in answers.items():
+        text = json.dumps(answer)
+        for directory in (ROOT, pretrained_dir, Path.home()):
+            assert str(directory) not in text, (api_name, directory)
