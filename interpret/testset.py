@@ -135,10 +135,13 @@ def fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def set_name(count: int, full: bool) -> str:
+def set_name(count: int, full: bool, bundled: bool = False) -> str:
+    """How the UI names a set: the full test set, the bundled examples, or a partial copy."""
     if full:
         return f"the CIFAR-10 test set ({count:,} images)"
-    return f"the {count} bundled CIFAR-10 test images"
+    if bundled:
+        return f"the {count} bundled CIFAR-10 test images"
+    return f"{count:,} CIFAR-10 test images (not the full set of {FULL_SIZE:,})"
 
 
 def decode_images(
@@ -205,8 +208,9 @@ def from_sample_set(sample_set: samples.SampleSet, progress: Progress | None = N
             [np.asarray(model_image(sample_set.image(i))) for i in range(len(labels))]
         )
         source = type(sample_set).__name__
-    full = not isinstance(sample_set, samples.BundledSet) and len(labels) == FULL_SIZE
-    return TestSet(images, labels, set_name(len(labels), full), source, full)
+    is_bundled = isinstance(sample_set, samples.BundledSet)
+    full = not is_bundled and len(labels) == FULL_SIZE
+    return TestSet(images, labels, set_name(len(labels), full, is_bundled), source, full)
 
 
 def bundled(reason: str | None = None) -> TestSet:

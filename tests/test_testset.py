@@ -67,6 +67,8 @@ def test_configured_imagefolder_matches_the_samplers_order_and_pixels(
     loaded = testset.load_test_set({**no_downloaded_copy, "INTERPRET_CIFAR10_DIR": str(root)})
     reference = samples_module.open_test_set(root)
     assert (len(loaded), loaded.reason, loaded.source) == (100, None, "ImageFolder of JPG")
+    assert not loaded.full  # a partial copy is neither "the test set" nor "bundled"
+    assert loaded.name == "100 CIFAR-10 test images (not the full set of 10,000)"
     assert loaded.labels.tolist() == reference.labels
     for index in range(len(loaded)):
         assert np.array_equal(loaded.images[index], np.asarray(reference.image(index)))
