@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -22,6 +24,7 @@ from captum.metrics import infidelity, sensitivity_max
 from conftest import ROOT, example
 from scipy import ndimage
 from scipy.stats import spearmanr
+from synthetic_data import run_script
 
 from interpret import CLASSES, METHODS, ParamError, explain, explain_batch, load_model
 from interpret.baselines import make_baseline
@@ -508,3 +511,32 @@ def test_each_randomized_model_explains_every_method_and_image_in_one_call(shipp
                 reports[i][key]["spearman"], alone[key]["spearman"], atol=1e-5
             )
             assert reports[i][key]["flagged"] == alone[key]["flagged"]
+
+
+def test_trust_benchmark_prints_consistent_figures() -> None:
+    """scripts/bench_trust.py, shortest run, compared with this very checkout: the same
+    code must give the same scores, and the figures must be the ratios they claim to be."""
+    done = run_script(
+        "bench_trust.py",
+        "--images",
+        "1",
+        "--repeats",
+        "1",
+        "--methods",
+        "default",
+        "--compare-with",
+        ROOT,
+        "--json",
+    )
+    report = json.loads(done.stdout)
+    figures = report["sets"]["default"]
+    assert set(report["sets"]) == {"default"} and report["images"] == 1
+    assert figures["ratio"] == pytest.approx(figures["trust_ms"] / figures["plain_ms"])
+    assert figures["floor_ratio"] == pytest.approx(figures["floor_ms"] / figures["plain_ms"])
+    assert figures["speedup"] == pytest.approx(figures["compared_trust_ms"] / figures["trust_ms"])
+    assert min(figures["plain_ms"], figures["floor_ms"], figures["sanity_ms"]) > 0
+    assert figures["faithfulness_ms"] + figures["sanity_ms"] < figures["trust_ms"]
+    # The trust scores re-explain every map 10 times: they cannot cost less than the maps.
+    assert figures["trust_ms"] > figures["plain_ms"]
+    assert all(value == 0 for value in figures["compared_score_drift"].values())
+    assert len(report["load_average"]["before"]) == 3
