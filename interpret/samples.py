@@ -268,7 +268,8 @@ def load_in_background(
             if sampler.current is sampler.bundled:
                 sampler.use(test_set.as_sample_set())
         elif test_set is not None:
-            log.warning("Sampling from %s: %s", sampler.bundled.name, test_set.reason)
+            level = logging.INFO if test_set.chosen else logging.WARNING
+            log.log(level, "Sampling from %s: %s", sampler.bundled.name, test_set.reason)
         sampler.test_set = test_set
 
     thread = threading.Thread(target=run, name="test-set-load", daemon=True)

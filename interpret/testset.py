@@ -59,6 +59,11 @@ class TestSetError(RuntimeError):
     __test__ = False  # not a pytest test class
 
 
+class NotConfigured(TestSetError):
+    """No full set was asked for (no folder, no download allowed): the bundled examples are
+    the configured state, not a failure, so it is logged as information."""
+
+
 @dataclass
 class TestSet:
     """Labeled images in memory: `images` uint8 N x 32 x 32 x 3, `labels` int64 N.
@@ -77,6 +82,7 @@ class TestSet:
     source: str
     full: bool = False
     reason: str | None = None
+    chosen: bool = False  # the bundled set because nothing else was asked for, not a failure
     fingerprint: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -295,7 +301,7 @@ def fetch_hub_parquet(download: bool) -> Path:
     if path is None:
         endpoint = hub_constants.ENDPOINT
         if not download:
-            raise TestSetError(
+            raise NotConfigured(
                 "no full test set is configured: set INTERPRET_CIFAR10_DIR, or "
                 f"INTERPRET_CIFAR10_DOWNLOAD=1 to fetch it from the Hub ({HUB_DATASET}, 24 MB)"
             )
@@ -373,4 +379,6 @@ def load_test_set(
         return load_hub(download_allowed(env) if download is None else download, progress)
     except TestSetError as error:
         log.info("Using the bundled examples: %s", error)
-        return bundled(str(error))
+        test_set = bundled(str(error))
+        test_set.chosen = isinstance(error, NotConfigured)
+        return test_set

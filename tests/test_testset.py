@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import random
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def test_unusable_configured_folder_falls_back_and_says_why_without_its_path(
     assert len(loaded) == 20
     assert "INTERPRET_CIFAR10_DIR" in loaded.reason and "could not be read" in loaded.reason
     assert "secret-server-dir" not in loaded.reason
+    assert not loaded.chosen  # a failure: the sampler's log line is a warning
 
 
 def test_nothing_configured_and_no_download_uses_the_examples_and_says_how_to_get_more(
@@ -115,6 +117,24 @@ def test_nothing_configured_and_no_download_uses_the_examples_and_says_how_to_ge
     assert len(loaded) == 20
     assert "INTERPRET_CIFAR10_DIR" in loaded.reason
     assert "INTERPRET_CIFAR10_DOWNLOAD=1" in loaded.reason
+    assert loaded.chosen  # the configured state, not a failure: logged as information
+
+
+def test_background_load_warns_only_when_a_source_failed(
+    tmp_path: Path, no_downloaded_copy: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`python app.py` with nothing configured logs no warning about the test set; a
+    configured folder that cannot be read does."""
+    caplog.set_level(logging.INFO, logger="interpret")
+    for environ, expected in (
+        (no_downloaded_copy, logging.INFO),
+        ({**no_downloaded_copy, "INTERPRET_CIFAR10_DIR": str(tmp_path / "gone")}, logging.WARNING),
+    ):
+        caplog.clear()
+        sampler = Sampler()
+        samples_module.load_in_background(sampler, environ).join()
+        lines = [r for r in caplog.records if r.getMessage().startswith("Sampling from")]
+        assert [r.levelno for r in lines] == [expected], caplog.text
 
 
 def test_offline_download_says_so_at_once(no_downloaded_copy: dict[str, str]) -> None:
