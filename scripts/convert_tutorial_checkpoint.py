@@ -97,6 +97,14 @@ def convert(checkpoint: Path, out: Path) -> Net:
     return converted
 
 
+def command_line(words: list[str]) -> str:
+    """The invocation for metrics.json, which ships with the weights: every argument that is
+    an existing path is shown as `public_path` shows it (inside the project relative to it,
+    else by its name), so no directory of the converting machine is published."""
+    shown = [public_path(word) if Path(word).exists() else word for word in words]
+    return shlex.join(["python", "scripts/convert_tutorial_checkpoint.py", *shown])
+
+
 def measure(out: Path, data_dir: Path) -> dict:
     """Top-1 and per-class accuracy exactly as scripts/evaluate.py reports them."""
     import evaluate  # scripts/evaluate.py
@@ -104,12 +112,14 @@ def measure(out: Path, data_dir: Path) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         summary = evaluate.main(["--data-dir", str(data_dir), "--weights", str(out), "--json"])
     result = summary["results"][0]
+    evaluate_command = ["python", "scripts/evaluate.py", "--data-dir", public_path(data_dir)]
+    evaluate_command += ["--weights", public_path(out)]
     return {
         "test_top1": result["top1"],
         "test_per_class": result["per_class"],
         "test_images": summary["num_images"],
         "data_source": summary["data_source"],
-        "measured_by": f"python scripts/evaluate.py --data-dir {data_dir} --weights {out}",
+        "measured_by": shlex.join(evaluate_command),
     }
 
 
@@ -130,9 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if args.data_dir is not None:
         metrics.update(measure(args.out, args.data_dir))
-    metrics["command"] = "python scripts/convert_tutorial_checkpoint.py " + " ".join(
-        shlex.quote(str(a)) for a in (argv if argv is not None else sys.argv[1:])
-    )
+    metrics["command"] = command_line(argv if argv is not None else sys.argv[1:])
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     top1 = metrics.get("test_top1")
     measured = f"; top-1 {100 * top1:.2f} %" if top1 is not None else ""

@@ -312,6 +312,49 @@ def test_train_records_its_command_with_paths_reduced_to_names(tmp_path: Path) -
     assert line == "python scripts/train.py --download-root torchvision --out weights"
 
 
+def test_convert_tutorial_checkpoint_writes_the_same_tensors_its_license_and_no_local_path(
+    rolled_reference: Path, cifar: Path, tmp_path: Path
+) -> None:
+    """scripts/convert_tutorial_checkpoint.py on a Captum-style .pt: the safetensors hold the
+    very tensors, the license travels with them, the accuracy is evaluate.py's, and
+    metrics.json (shipped to a Space) names its inputs by name, never by directory."""
+    out = tmp_path / "converted"
+    run_script(
+        "convert_tutorial_checkpoint.py",
+        "--checkpoint", rolled_reference, "--out", out, "--data-dir", cifar,
+    )  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == [
+        "LICENSE", "config.json", "metrics.json", "model.safetensors",
+    ]  # fmt: skip
+    original = torch.load(rolled_reference, map_location="cpu", weights_only=True)
+    converted = load_model(out, device="cpu").state_dict()
+    assert converted.keys() == original.keys()
+    assert all(torch.equal(converted[name], original[name]) for name in original)
+    assert "BSD 3-Clause License" in (out / "LICENSE").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    evaluated = json.loads(
+        run_script("evaluate.py", "--data-dir", cifar, "--weights", out, "--json").stdout
+    )["results"][0]
+    assert metrics["test_top1"] == evaluated["top1"]
+    assert metrics["command"] == (
+        "python scripts/convert_tutorial_checkpoint.py --checkpoint rolled.pt "
+        f"--out converted --data-dir {cifar.name}"
+    )
+    assert metrics["measured_by"] == (
+        f"python scripts/evaluate.py --data-dir {cifar.name} --weights converted"
+    )
+    assert str(tmp_path) not in json.dumps(metrics)
+
+
+def test_shipped_tutorial_metrics_publish_no_local_path() -> None:
+    push = load_script("push_to_hub.py")
+    metrics = json.loads((SHIPPED / "tutorial" / "metrics.json").read_text())
+    assert metrics["test_top1"] == 0.5842 and metrics["test_images"] == 10_000
+    for field in ("command", "measured_by", "data_source"):
+        assert push.local_paths(metrics[field]) == [], field
+        assert "../" not in metrics[field], field
+
+
 def test_balanced_indices_interleave_classes() -> None:
     labels = [0] * 5 + [1] * 5 + [2] * 2
     assert data.balanced_indices(labels, 6) == [0, 5, 10, 1, 6, 11]
