@@ -296,6 +296,9 @@ def app_figures(weights: str | None, device: torch.device, repeats: int) -> dict
 
 
 def main() -> int:
+    # Captum's note that DeepLift hooks the ReLUs, once per call of either side: the
+    # `catch_warnings` blocks around it reset Python's show-once registry, so it would repeat.
+    warnings.filterwarnings("ignore", message="Setting .*hooks")
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

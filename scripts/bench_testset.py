@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,8 @@ def row(step: str, ours: float, baseline: float | None, note: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Captum's note that DeepLift hooks the ReLUs (the Captum baseline), once per call.
+    warnings.filterwarnings("ignore", message="Setting .*hooks")
     args = parse_args(argv)
     net = load_model(args.weights, device="cpu")
     cache = Path(tempfile.mkdtemp(prefix="bench-testset-"))
