@@ -9,7 +9,7 @@ message meant for the user.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -118,7 +118,11 @@ def _order(indices: np.ndarray, confidence: np.ndarray, sort: str) -> np.ndarray
     return indices[np.lexsort((indices, primary))]
 
 
-def _page(ordered: np.ndarray, page: Any, page_size: Any) -> tuple[np.ndarray, int, int]:
+def _page(
+    ordered: np.ndarray, page: Any, page_size: Any, item: Callable[[int], dict[str, Any]]
+) -> dict[str, Any]:
+    """Page `page` of `ordered` image indices as /browse answers it, each index made an item
+    by `item`; an out-of-range page is refused in words."""
     size = _whole_number(page_size, "page_size", 1, MAX_PAGE_SIZE)
     pages = max(1, math.ceil(len(ordered) / size))
     number = _whole_number(page, "page", 1)
@@ -128,7 +132,13 @@ def _page(ordered: np.ndarray, page: Any, page_size: Any) -> tuple[np.ndarray, i
             f"{pages} page(s) of {size}"
         )
     start = (number - 1) * size
-    return ordered[start : start + size], number, pages
+    return {
+        "total": len(ordered),
+        "page": number,
+        "pages": pages,
+        "page_size": size,
+        "items": [item(int(i)) for i in ordered[start : start + size]],
+    }
 
 
 def browse(
@@ -159,22 +169,16 @@ def browse(
     if outcome != "all":
         keep &= (predicted == labels) == (outcome == "correct")
     ordered = _order(np.flatnonzero(keep), scores, sort)
-    shown, number, pages = _page(ordered, page, page_size)
-    return {
-        "total": len(ordered),
-        "page": number,
-        "pages": pages,
-        "page_size": _whole_number(page_size, "page_size", 1, MAX_PAGE_SIZE),
-        "items": [
-            {
-                "index": int(i),
-                "true_label": CLASSES[labels[i]],
-                "predicted_label": CLASSES[predicted[i]],
-                "confidence": float(scores[i]),
-            }
-            for i in shown
-        ],
-    }
+
+    def item(i: int) -> dict[str, Any]:
+        return {
+            "index": i,
+            "true_label": CLASSES[labels[i]],
+            "predicted_label": CLASSES[predicted[i]],
+            "confidence": float(scores[i]),
+        }
+
+    return _page(ordered, page, page_size, item)
 
 
 def disagreements(
@@ -207,21 +211,15 @@ def disagreements(
         keep &= (a != labels) & (b != labels)
     scores, other_scores = first.confidence, second.confidence
     ordered = _order(np.flatnonzero(keep), scores, sort)
-    shown, number, pages = _page(ordered, page, page_size)
-    return {
-        "total": len(ordered),
-        "page": number,
-        "pages": pages,
-        "page_size": _whole_number(page_size, "page_size", 1, MAX_PAGE_SIZE),
-        "items": [
-            {
-                "index": int(i),
-                "true_label": CLASSES[labels[i]],
-                "predicted_label": CLASSES[a[i]],
-                "confidence": float(scores[i]),
-                "other_predicted_label": CLASSES[b[i]],
-                "other_confidence": float(other_scores[i]),
-            }
-            for i in shown
-        ],
-    }
+
+    def item(i: int) -> dict[str, Any]:
+        return {
+            "index": i,
+            "true_label": CLASSES[labels[i]],
+            "predicted_label": CLASSES[a[i]],
+            "confidence": float(scores[i]),
+            "other_predicted_label": CLASSES[b[i]],
+            "other_confidence": float(other_scores[i]),
+        }
+
+    return _page(ordered, page, page_size, item)
