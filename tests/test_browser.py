@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -236,20 +237,26 @@ def test_the_page_fits_a_phone(browser, app_url: str) -> None:
     page.close()
 
 
-def save_readme_screenshot(url: str, path: Path) -> None:
-    """The README's picture: laptop width, the page as it opens (example 3 explained), down to
-    the maps."""
+def screenshot_down_to(url: str, path: Path, show: Callable[[Any], None], last: str) -> None:
+    """A README picture of the running app at `url`: laptop width, `show(page)` done, from the
+    top of the page down to the element `last` (a CSS selector)."""
     sync_playwright = _playwright()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = chromium.new_page(viewport=LAPTOP)
-        explain_example(page, url)
-        box = page.locator("#gallery").bounding_box()
+        show(page)
+        page.evaluate("window.scrollTo(0, 0)")
+        box = page.locator(last).bounding_box()
         bottom = box["y"] + box["height"] + 16
         page.screenshot(
             path=path, full_page=True, clip={**LAPTOP, "x": 0, "y": 0, "height": bottom}
         )
         chromium.close()
+
+
+def save_readme_screenshot(url: str, path: Path) -> None:
+    """The README's picture: the page as it opens (example 3 explained), down to the maps."""
+    screenshot_down_to(url, path, lambda page: explain_example(page, url), "#gallery")
 
 
 if __name__ == "__main__":

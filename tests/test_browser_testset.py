@@ -17,30 +17,19 @@ import pytest
 
 from interpret import CLASSES, DEFAULT_METHODS
 
-try:  # under pytest, tests/ is on the path; as `python -m tests.test_browser_testset`, the root
-    from test_browser import (
-        ARTIFACTS,
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        LAPTOP,
-        ROOT,
-        WAIT_MS,
-        _playwright,
-        truth_box,
-        wait_for_maps,
-    )
-except ImportError:
-    from tests.test_browser import (
-        ARTIFACTS,
-        CHROMIUM,
-        CHROMIUM_ARGS,
-        LAPTOP,
-        ROOT,
-        WAIT_MS,
-        _playwright,
-        truth_box,
-        wait_for_maps,
-    )
+sys.path.insert(0, str(Path(__file__).parent))  # as `python -m tests.test_browser_testset`
+from test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LAPTOP,
+    ROOT,
+    WAIT_MS,
+    _playwright,
+    screenshot_down_to,
+    truth_box,
+    wait_for_maps,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -173,21 +162,14 @@ def test_a_strategy_lists_its_images_and_a_click_explains_one(browser, app_url: 
 
 
 def save_readme_screenshot(url: str, path: Path) -> None:
-    """The README's picture: the Test set tab at laptop width, the largest mistake's cell
-    clicked, down to its thumbnails."""
-    sync_playwright = _playwright()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport=LAPTOP)
+    """The README's picture: the Test set tab, the largest mistake's cell clicked, down to its
+    thumbnails."""
+
+    def show(page) -> None:
         open_test_set_tab(page, url)
         click_cell_and_wait(page)
-        page.evaluate("window.scrollTo(0, 0)")
-        box = page.locator("#testset-grid").bounding_box()
-        bottom = box["y"] + box["height"] + 16
-        page.screenshot(
-            path=path, full_page=True, clip={**LAPTOP, "x": 0, "y": 0, "height": bottom}
-        )
-        chromium.close()
+
+    screenshot_down_to(url, path, show, "#testset-grid")
 
 
 if __name__ == "__main__":
