@@ -14,12 +14,10 @@ from typing import Any
 import gradio as gr
 
 from . import api
-from .config import REQUEST
+from .config import RAW, REQUEST
 from .errors import user_errors
 from .models import NO_COMPARISON, Models
 from .views import second_row_heading
-
-RAW = {"preprocess": False}  # the raw request values, as for every event that reads the image
 
 
 @dataclass
@@ -85,6 +83,21 @@ def second_row(*values: Any) -> tuple[Any, str, Any]:
         return gr.Column(visible=True), heading, api.gallery_output(result, truth)
 
 
+def _second_row_event(
+    parameters: list[Any], compare: gr.Dropdown, details: gr.JSON, panel: ComparePanel
+) -> dict[str, Any]:
+    """What every event that redraws the second row passes to Gradio."""
+    return {
+        "fn": second_row,
+        "inputs": [*parameters, compare, details],
+        "outputs": panel.outputs,
+        "show_progress": "minimal",
+        "api_visibility": "private",
+        "concurrency_id": "model",
+        **RAW,
+    }
+
+
 def then_compare(
     explained: Any,
     parameters: list[Any],
@@ -93,15 +106,7 @@ def then_compare(
     panel: ComparePanel,
 ) -> None:
     """After each explanation of the first row: the second row, if one is chosen."""
-    explained.success(
-        second_row,
-        inputs=[*parameters, compare, details],
-        outputs=panel.outputs,
-        show_progress="minimal",
-        api_visibility="private",
-        concurrency_id="model",
-        **RAW,
-    )
+    explained.success(**_second_row_event(parameters, compare, details, panel))
 
 
 def wire(
@@ -113,13 +118,7 @@ def wire(
 ) -> None:
     """Choosing (or dropping) the model to compare with updates the second row."""
     compare.select(
-        second_row,
-        inputs=[*parameters, compare, details],
-        outputs=panel.outputs,
-        show_progress="minimal",
-        api_visibility="private",
-        concurrency_id="model",
+        **_second_row_event(parameters, compare, details, panel),
         concurrency_limit=concurrency,
         trigger_mode="always_last",
-        **RAW,
     )

@@ -33,6 +33,11 @@ REQUEST = (
     "occlusion_stride",
     "model",
 )
+# Events that read the image skip Gradio's preprocessing, which would decode uploads with its
+# own PIL call and generic errors: they get the raw upload (Gradio has checked that it is in its
+# upload folder) and `interpret` decodes it, with its pixel cap and messages. The same goes for
+# the settings: `interpret` validates them, in its own words.
+RAW = {"preprocess": False}
 SETTINGS = ("n_steps", "nt_samples", "stdevs", "baseline", "seed")
 EXTRA_SETTINGS = ("occlusion_window", "occlusion_stride")
 # Files the app writes for clients go to one fresh folder per request (never a path a client

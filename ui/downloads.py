@@ -9,8 +9,7 @@ from typing import Any
 import gradio as gr
 
 from . import api
-
-RAW = {"preprocess": False}  # the raw request values, as for every event that reads the image
+from .config import RAW
 
 
 @dataclass

@@ -20,17 +20,11 @@ from interpret.samples import bundled_examples
 
 from . import api, compare_panel
 from .compare_panel import ComparePanel
-from .config import DEFAULT_OPACITY, DEFAULTS, NO_CONTRAST, PREDICTED, TRUE_LABEL
+from .config import DEFAULT_OPACITY, DEFAULTS, NO_CONTRAST, PREDICTED, RAW, TRUE_LABEL
 from .downloads import Downloads, then_download
 from .errors import no_image
 from .gradio_fixes import UploadsOnlyBlocks
 from .views import START_HINT, not_updated_text, summary_text, target_choices, truth_text, verdict
-
-# Events that read the image skip Gradio's preprocessing, which would decode uploads with its
-# own PIL call and generic errors: they get the raw upload (Gradio has checked that it is in its
-# upload folder) and `interpret` decodes it, with its pixel cap and messages. The same goes for
-# the settings: `interpret` validates them, in its own words.
-RAW = {"preprocess": False}
 
 
 @dataclass

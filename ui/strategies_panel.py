@@ -17,13 +17,13 @@ import gradio as gr
 from interpret import CLASSES
 
 from . import api
+from .config import RAW
 from .errors import user_errors
 from .files import request_folder, save_pictures
 from .pictures import mean_map_card, thumbnails
 from .views import strategies_text, strategy_caption
 
 MEMBERS_SHOWN = 48
-RAW = {"preprocess": False}
 
 
 @dataclass

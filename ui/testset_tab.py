@@ -36,6 +36,7 @@ from interpret.browse import (
 )
 
 from . import api, strategies_panel
+from .config import RAW
 from .errors import user_errors
 from .files import request_folder, save_pictures
 from .models import NO_COMPARISON, Models
@@ -51,7 +52,6 @@ from .views import (
 )
 
 BATCH_IMAGES = 8
-RAW = {"preprocess": False}  # raw values: the library checks them, in its own words
 
 
 @dataclass
