@@ -257,15 +257,19 @@ class _HubStandInHandler(BaseHTTPRequestHandler):
         return self._missing("RepoNotFound")
 
 
-@pytest.fixture
-def hub_stand_in() -> Iterator[HubStandIn]:
-    """A running `HubStandIn` holding no repo (every repo: not found) until a test adds some."""
-    server = HubStandIn()
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """`server` answering from a thread for as long as the caller holds it (a fixture's body)."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def hub_stand_in() -> Iterator[HubStandIn]:
+    """A running `HubStandIn` holding no repo (every repo: not found) until a test adds some."""
+    yield from serving(HubStandIn())
 
 
 def use_hub(

@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -28,7 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, HubStandIn, _HubStandInHandler, example, running_app
+from conftest import ROOT, HubStandIn, _HubStandInHandler, example, running_app, serving
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from synthetic_data import run_script, synthetic_cifar10
@@ -444,12 +443,7 @@ def commit_id(files: dict[str, bytes]) -> str:
 
 @pytest.fixture
 def space_hub() -> Iterator[SpaceHubStandIn]:
-    server = SpaceHubStandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serving(SpaceHubStandIn())
 
 
 @pytest.fixture
