@@ -37,6 +37,7 @@ from PIL import Image
 from . import samples
 from .model import CLASSES, INPUT_SIZE
 from .preprocess import model_image
+from .weights import hub_reachable, sha256_of
 
 log = logging.getLogger("interpret")
 
@@ -258,14 +259,6 @@ def read_parquet(path: str | os.PathLike, progress: Progress | None = None) -> T
     return TestSet(images, labels, set_name(len(labels), full), source, full)
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _discard(path: Path) -> None:
     """Remove a refused download (the snapshot link and the blob it points to)."""
     for target in {path.resolve(), path}:
@@ -279,8 +272,6 @@ def fetch_hub_parquet(download: bool) -> Path:
     from huggingface_hub import constants as hub_constants
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import LocalEntryNotFoundError
-
-    from .weights import hub_reachable
 
     def fetch(local_only: bool) -> Path:
         return Path(
@@ -317,7 +308,7 @@ def fetch_hub_parquet(download: bool) -> Path:
                 f"downloading the test set from the Hub ({endpoint}) failed "
                 f"({type(error).__name__})"
             ) from error
-    actual = _sha256_file(path)
+    actual = sha256_of(path)
     if actual != HUB_SHA256:
         _discard(path)
         raise TestSetError(
