@@ -1,6 +1,6 @@
 """Explain the Captum CIFAR-10 tutorial's classifier: model, weights, attributions, overlays."""
 
-from .explain import Explanation, explain, explain_batch
+from .explain import Explanation, add_trust_scores, explain, explain_batch
 from .methods import DEFAULT_METHODS, METHODS
 from .model import CLASSES, Net
 from .params import ParamError, Params, make_params
@@ -19,6 +19,7 @@ __all__ = [
     "ParamError",
     "Params",
     "WeightsError",
+    "add_trust_scores",
     "explain",
     "explain_batch",
     "load_image",

@@ -281,6 +281,32 @@ def explain_batch(
     return results
 
 
+def add_trust_scores(
+    model: nn.Module,
+    results: Sequence[Explanation],
+    *,
+    faithfulness: bool = True,
+    sanity: bool = True,
+) -> list[Explanation]:
+    """Score maps already made: the trust scores `explain_batch(..., faithfulness=...,
+    sanity=...)` would have added, the same numbers, for results of `explain`/`explain_batch`
+    with `model` (same methods and settings). Lets an app show the maps first and the slow
+    scores after them."""
+    results = list(results)
+    if not results or not (faithfulness or sanity):
+        return results
+    first = results[0]
+    if any(r.methods != first.methods or r.params != first.params for r in results):
+        raise ParamError("score explanations of the same methods and settings together")
+    if any(set(r.attributions) != set(r.methods) for r in results):
+        raise ParamError("every explanation needs its maps before its trust scores")
+    device = model_device(model)
+    inputs = torch.cat([to_tensor(result.image) for result in results]).to(device)
+    with _ATTRIBUTION_LOCK:
+        _assess(model, inputs, results, first.params, faithfulness, sanity)
+    return results
+
+
 def resolve_contrast(contrast: int | str, result: Explanation) -> int:
     other = resolve_target(contrast, result.prediction)
     if other == result.target:

@@ -26,7 +26,15 @@ from scipy import ndimage
 from scipy.stats import spearmanr
 from synthetic_data import run_script
 
-from interpret import CLASSES, METHODS, ParamError, explain, explain_batch, load_model
+from interpret import (
+    CLASSES,
+    METHODS,
+    ParamError,
+    add_trust_scores,
+    explain,
+    explain_batch,
+    load_model,
+)
 from interpret.baselines import make_baseline
 from interpret.compare import rank_correlations, relevance
 from interpret.faithfulness import _curve_inputs, pixel_order
@@ -410,6 +418,42 @@ def test_a_batch_gets_the_trust_scores_of_single_calls(shipped, contrast, method
             )
             assert together.sanity[key]["flagged"] == alone.sanity[key]["flagged"]
         assert together.timings["faithfulness"] > 0 and together.timings["sanity"] > 0
+
+
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
+@pytest.mark.parametrize("contrast", [None, "cat"])
+def test_trust_scores_added_afterwards_equal_those_of_one_call(shipped, contrast) -> None:
+    """The app shows the maps first and scores them after: `add_trust_scores` on results made
+    without scores must give the numbers `explain_batch(..., faithfulness, sanity)` gives."""
+    images, targets = [example(3), example(8)], ["airplane", "ship"]
+    methods = ["saliency", "ig_smoothgrad_sq", "deeplift", "gradient_shap"]
+    settings = dict(contrast=contrast, nt_samples=3, n_steps=5, shap_samples=3, seed=4)
+    together = explain_batch(
+        shipped, images, methods, targets, faithfulness=True, sanity=True, **settings
+    )
+    plain = explain_batch(shipped, images, methods, targets, **settings)
+    assert all(not result.faithfulness and not result.sanity for result in plain)
+    scored = add_trust_scores(shipped, plain)
+    assert scored == plain  # the same objects, scored in place
+    for late, once in zip(scored, together):
+        assert late.faithfulness == once.faithfulness
+        assert late.sanity == once.sanity
+        assert late.timings["faithfulness"] > 0 and late.timings["sanity"] > 0
+    alone = explain(shipped, images[0], methods, targets[0], faithfulness=True, **settings)
+    only_curves = add_trust_scores(
+        shipped, [explain(shipped, images[0], methods, targets[0], **settings)], sanity=False
+    )[0]
+    assert only_curves.faithfulness == alone.faithfulness and not only_curves.sanity
+
+
+def test_trust_scores_refuse_results_of_different_settings(shipped) -> None:
+    first = explain(shipped, example(3), ["saliency"], nt_samples=3)
+    other = explain(shipped, example(8), ["saliency"], nt_samples=4)
+    with pytest.raises(ParamError, match="same methods and settings"):
+        add_trust_scores(shipped, [first, other])
+    first.attributions.clear()
+    with pytest.raises(ParamError, match="needs its maps"):
+        add_trust_scores(shipped, [first])
 
 
 def test_curves_equal_their_step_by_step_construction(shipped) -> None:
