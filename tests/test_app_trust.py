@@ -125,6 +125,18 @@ def test_trust_scores_for_every_method(client: Client, model) -> None:
     np.testing.assert_allclose(details["agreement"]["spearman"], matrix, atol=1e-5)
 
 
+def test_a_client_gets_one_answer_with_the_scores(client: Client) -> None:
+    """The page shows the maps before their scores (its own, private event); /explain keeps
+    answering API clients once, scored, so a client reading the first event gets the scores."""
+    methods = ["saliency", "deeplift"]
+    image = handle_file(str(example(IMAGE)))
+    job = client.submit(image, methods=methods, trust_scores=True, **FAST, api_name="/explain")
+    *_, details = job.result(timeout=120)
+    assert len(job.outputs()) == 1
+    assert "trust_scores_pending" not in details
+    assert set(details["faithfulness"]) == set(details["sanity"]) == set(methods)
+
+
 def test_agreement_always_and_no_trust_scores_by_default(client: Client) -> None:
     _, _, details = call(client, "/explain", methods=["saliency", "deeplift"])
     assert details["faithfulness"] == {} and details["sanity"] == {}
@@ -175,6 +187,23 @@ def test_bad_new_settings_are_refused_in_the_apps_words(
     assert message.startswith("Invalid setting: ") and expected in message, message
 
 
+# Each change on the page: the trust note, the gallery's images and its status tracker.
+RECORD_WHILE_SCORING = """() => {
+    window.whileScoring = [];
+    new MutationObserver(() => {
+        const gallery = document.querySelector("#gallery");
+        const note = document.querySelector("#trust-note .prose, #trust-note");
+        const tracker = gallery.querySelector("[data-testid='status-tracker']");
+        window.whileScoring.push({
+            note: note ? note.innerText.trim() : "",
+            maps: gallery.querySelectorAll("img").length,
+            status: tracker ? tracker.className : "",
+        });
+    }).observe(document.body, {subtree: true, childList: true, characterData: true,
+                               attributes: true});
+}"""
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_trust_scores_and_contrast_in_the_browser(app_url: str, model) -> None:
@@ -191,9 +220,18 @@ def test_trust_scores_and_contrast_in_the_browser(app_url: str, model) -> None:
         expect(page.locator("#trust-table")).to_be_hidden()
         expect(page.locator("#npz-file")).to_contain_text(".npz", timeout=WAIT_MS)
 
+        page.evaluate(RECORD_WHILE_SCORING)
         page.locator("#trust-scores input").check()
         table = page.locator("#trust-table")
         expect(table).to_be_visible(timeout=WAIT_MS)
+        # While the scores were computed, the note said so under the maps, which stayed in
+        # view: the gallery's status was "generating" (Gradio's border), then hidden; never
+        # the cover Gradio puts over a pending output.
+        moments = page.evaluate("window.whileScoring")
+        scoring = [m for m in moments if m["note"].startswith("Computing the trust scores")]
+        assert any("generating" in m["status"] for m in scoring), moments
+        uncovered = ("generating" in m["status"] or "hide" in m["status"] for m in scoring)
+        assert all(uncovered) and all(m["maps"] == 5 for m in scoring), scoring
         for label in ("Saliency", "Integrated Gradients", "IG + SmoothGrad²", "DeepLift"):
             expect(table).to_contain_text(label)
         expect(page.locator("#trust-note")).to_contain_text("Sanity check")

@@ -28,6 +28,7 @@ from ui import api, files
 from ui.config import REQUEST
 from ui.first_visit import FirstVisit, default_request
 from ui.inputs import request_key
+from ui.views import TRUST_PENDING
 
 FAST = {
     "methods": ["saliency", "integrated_gradients", "grad_cam"],
@@ -112,11 +113,51 @@ def test_explain_hands_gradio_finished_pngs_equal_to_the_librarys(
         np.testing.assert_array_equal(last["attributions"][key], expected.attributions[key])
 
 
-def last_tail() -> dict:
+def test_the_page_shows_the_maps_first_then_the_same_maps_scored(
+    backend: api.Backend, uploads: Path
+) -> None:
+    """A visitor sees the maps at the speed of the maps: the page's event answers with the
+    plain explanation, marked pending, then with the library's scored result (same files);
+    /explain gives API clients that last answer only."""
+    image = upload(uploads, 3)
+    request = {**last_tail(True), **FAST}
+    progress = []
+    answers = list(
+        api.explain_on_page(
+            lambda *a, **k: progress.append(k), image, *[request[name] for name in REQUEST]
+        )
+    )
+    assert len(answers) == 2
+    (gallery, label, first, stored_first), (again, label_again, details, last) = answers
+    assert again == gallery and label_again == label  # the same finished PNGs, not redrawn
+    assert first[TRUST_PENDING] is True and not first["faithfulness"] and not first["sanity"]
+    assert TRUST_PENDING not in details
+    # Nothing after the maps: Gradio would cover them with its progress bar again.
+    assert progress and "trust scores next" in progress[-1]["desc"]
+    settings = {k: FAST[k] for k in ("n_steps", "nt_samples", "stdevs", "baseline", "seed")}
+    expected = explain(
+        backend.model, example(3), FAST["methods"], faithfulness=True, sanity=True, **settings
+    )
+    assert details["faithfulness"] == expected.faithfulness
+    assert details["sanity"] == expected.sanity
+    for key in ("prediction", "deltas", "captions", "agreement"):
+        assert first[key] == details[key], key
+    assert stored_first["key"] == last["key"] == request_key(image, request)
+    assert last["record"]["faithfulness"] == expected.faithfulness
+    assert "faithfulness=True" in last["record"]["reproduce"]
+    *_, answered, _ = api.explain_image(image, **request, progress=no_progress)
+    assert answered["faithfulness"] == details["faithfulness"]
+    assert answered["sanity"] == details["sanity"] and TRUST_PENDING not in answered
+    values = {**last_tail(), **FAST}
+    plain = list(api.explain_on_page(no_progress, image, *[values[n] for n in REQUEST]))
+    assert len(plain) == 1  # without trust scores, one answer
+
+
+def last_tail(trust_scores: bool = False) -> dict:
     """The parameters after opacity at their defaults (`model` None: the app's model)."""
     return {
         "contrast": "none",
-        "trust_scores": False,
+        "trust_scores": trust_scores,
         "occlusion_window": 4,
         "occlusion_stride": 2,
         "model": None,

@@ -14,7 +14,7 @@ their parameters, defaults and docstrings are what `view_api` shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,14 @@ from typing import Any
 import gradio as gr
 from gradio.utils import is_zero_gpu_space
 
-from interpret import METHODS, Explanation, Net, explain
+from interpret import METHODS, Explanation, Net, add_trust_scores, explain
 from interpret.browse import ANY, browse, confusion, disagreements
 from interpret.predictions import Predictions, predict_test_set
 from interpret.samples import Sampler
 from interpret.strategies import class_strategies
 from interpret.testset import TestSet
 
-from .config import DEFAULTS, EXTRA_SETTINGS, NO_CONTRAST, SETTINGS
+from .config import DEFAULTS, EXTRA_SETTINGS, NO_CONTRAST, REQUEST, SETTINGS
 from .dataset import TestSetSource
 from .errors import user_errors
 from .files import request_folder, save_pictures, write_downloads
@@ -43,9 +43,11 @@ from .inputs import (
     uploaded_path,
 )
 from .models import Models
-from .views import details_output, gallery_pictures, label_output, stored
+from .views import TRUST_PENDING, details_output, gallery_pictures, label_output, stored
 
 Gallery = list[tuple[str, str]]
+# /explain's outputs: gallery, label, details, and the session's result for /download.
+Answer = tuple[Gallery, dict[str, float], dict[str, Any], dict[str, Any]]
 ZERO_GPU = is_zero_gpu_space()
 try:  # ZeroGPU Spaces: GPU work must run inside a function wrapped by spaces.GPU
     import spaces
@@ -121,22 +123,29 @@ def _explain_on_device(
     )
 
 
+@on_gpu
+def _score_on_device(model, result: Explanation) -> Explanation:
+    # Returned, not only scored in place: ZeroGPU runs this in another process.
+    return add_trust_scores(model, [result])[0]
+
+
 def explanation(
     picture: Any,
     request: dict[str, Any],
     overlays: bool,
     progress: Callable[..., Any] | None,
+    scores: bool = True,
 ) -> tuple[Explanation, tuple[int, str] | None]:
     """Run one request (a model input and the raw /explain parameter values) through
     `interpret.explain` with the model it names; with the true label when the app knows the
-    picture."""
+    picture. `scores=False` leaves the requested trust scores for `scored` to add."""
     model = backend().models.load(request["model"])
     truth = backend().sampler.truth(picture)
     trust = as_flag("trust_scores", request["trust_scores"])
     extra = {
         "contrast": resolve_contrast(request["contrast"]),
-        "faithfulness": trust,
-        "sanity": trust,
+        "faithfulness": trust and scores,
+        "sanity": trust and scores,
         "overlays": overlays,
         **{name: request[name] for name in EXTRA_SETTINGS},
     }
@@ -158,6 +167,11 @@ def explanation(
     return result, truth
 
 
+def scored(result: Explanation, request: dict[str, Any]) -> Explanation:
+    """`result` (made with `scores=False`) with the trust scores its request asks for."""
+    return _score_on_device(backend().models.load(request["model"]), result)
+
+
 def gallery_output(
     result: Explanation, truth: tuple[int, str] | None, folder: Path | None = None
 ) -> Gallery:
@@ -170,6 +184,29 @@ def gallery_output(
         folder.mkdir(parents=True, exist_ok=True)
     paths = save_pictures([picture for picture, _ in pictures], folder)
     return [(path, caption) for path, (_, caption) in zip(paths, pictures, strict=True)]
+
+
+def answers(image: Any, request: dict[str, Any], progress: Callable[..., Any]) -> Iterator[Answer]:
+    """/explain's answers to one request: the maps as soon as they are ready (marked pending
+    when trust scores are asked for), then, if they are, the same maps with their scores."""
+    with user_errors("explain the image"):
+        progress(0, desc="Reading the image")
+        result, truth = explanation(
+            read_upload(image), request, overlays=True, progress=progress, scores=False
+        )
+        model_name = backend().models.resolve(request["model"])
+        gallery, label = gallery_output(result, truth), label_output(result)
+        key = request_key(image, request)
+        pending = as_flag("trust_scores", request["trust_scores"])
+        details = details_output(result, truth, model_name)
+        if pending:
+            details[TRUST_PENDING] = True
+        yield gallery, label, details, stored(result, truth, key, request, model_name)
+        if pending:
+            # No progress() from here on: Gradio would cover the maps with its bar again.
+            result = scored(result, request)
+            details = details_output(result, truth, model_name)
+            yield gallery, label, details, stored(result, truth, key, request, model_name)
 
 
 def explain_image(
@@ -188,7 +225,7 @@ def explain_image(
     occlusion_stride: Any = DEFAULTS.occlusion_stride,
     model: Any = None,
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
-) -> tuple[Gallery, dict[str, float], dict[str, Any], dict[str, Any]]:
+) -> Answer:
     """Explain one image: the model's top-5 prediction and one attribution map per method.
 
     Args:
@@ -217,17 +254,19 @@ def explain_image(
             versions, model, weights, device, method agreement (Spearman matrix) and trust
             scores. The raw arrays: /download with the same parameters.
     """
-    request = as_request(locals())
-    with user_errors("explain the image"):
-        progress(0, desc="Reading the image")
-        result, truth = explanation(read_upload(image), request, overlays=True, progress=progress)
-        model_name = backend().models.resolve(request["model"])
-        return (
-            gallery_output(result, truth),
-            label_output(result),
-            details_output(result, truth, model_name),
-            stored(result, truth, request_key(image, request), request, model_name),
-        )
+    *_, last = answers(image, as_request(locals()), progress)
+    return last
+
+
+def explain_on_page(
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
+    *values: Any,
+) -> Iterator[Answer]:
+    """The page's /explain (not in the API, whose clients get one answer): the same values,
+    in /explain's order, answered in steps so the maps show while their trust scores are
+    computed. `progress` comes first: Gradio looks for it among the named parameters."""
+    image, *request = values
+    yield from answers(image, dict(zip(REQUEST, request, strict=True)), progress)
 
 
 def download_files(

@@ -9,7 +9,7 @@ import gradio as gr
 from interpret import Net
 from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
-from . import api, explain_tab, first_visit, testset_tab, trust_panel
+from . import api, explain_tab, explain_wiring, first_visit, testset_tab, trust_panel
 from .config import ServerSettings
 from .gradio_fixes import UploadsOnlyBlocks
 from .views import method_help
@@ -60,7 +60,7 @@ def build_demo(
         gr.Markdown(footer(model, device), elem_id="footer")
         last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
 
-        chains = explain_tab.wire(
+        chains = explain_wiring.wire(
             demo, tab, details, last_result, trust.downloads, server.concurrency
         )
         trust_panel.wire(trust, details)

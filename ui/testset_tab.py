@@ -403,7 +403,7 @@ def register_api(models: Models, concurrency: int) -> None:
 
 def wire(tab: TestSetTab, opened: Any, explain: Any, tabs: gr.Tabs, concurrency: int) -> None:
     """The tab's events. `opened`: the tab's select event; `explain`: the Explain tab's
-    wiring (ui/explain_tab.Wiring), which explains a clicked image."""
+    wiring (ui/explain_wiring.Wiring), which explains a clicked image."""
     quiet = {"api_visibility": "private", **RAW}
     page_event = {"outputs": tab.page_outputs, "show_progress": "minimal", **quiet}
     for trigger in (opened, tab.model.select):

@@ -38,7 +38,9 @@ CSS = """
   aspect-ratio: auto 256 / 330; }
 #gallery .caption-label, #second-gallery .caption-label { position: static; max-width: 100%;
   white-space: normal; border: none; background: none; font-size: 0.8rem; padding: 4px 6px; }
-#trust-note.note-warn, #trust-note.note-ok { padding: 8px 12px; border-radius: 6px; }
+#trust-note.note-warn, #trust-note.note-ok, #trust-note.note-pending { padding: 8px 12px;
+  border-radius: 6px; }
+#trust-note.note-pending { border-left: 4px solid #2563eb; background: rgba(37, 99, 235, 0.10); }
 #trust-note.note-warn { border-left: 4px solid #d97706; background: rgba(245, 158, 11, 0.14); }
 #trust-note.note-ok { border-left: 4px solid #16a34a; background: rgba(22, 163, 74, 0.10); }
 #trust-help { font-size: 0.85rem; }

@@ -27,6 +27,8 @@ NOT_UPDATED = (
     "**Not updated:** the last request was refused or failed (its message says why), so "
     "everything below still shows the previous result and its settings."
 )
+# In the first of /explain's two answers when trust scores are asked for: the maps, scores next.
+TRUST_PENDING = "trust_scores_pending"
 TRUST_HEADERS = [
     "Rank",
     "Method",
@@ -255,8 +257,15 @@ def trust_help() -> str:
 
 
 def trust_note(details: dict[str, Any]) -> tuple[str, list[str]]:
-    """The sanity check's verdict (a warning when a map is flagged), or how to get one; with
-    the CSS classes that color it."""
+    """The sanity check's verdict (a warning when a map is flagged), that it is on its way, or
+    how to get one; with the CSS classes that color it."""
+    if details.get(TRUST_PENDING):
+        return (
+            "**Computing the trust scores** for these maps: each method again on 5 slightly "
+            "moved copies of the image and on 5 randomized models, then the deletion and "
+            "insertion curves. They appear here when done.",
+            ["note-pending"],
+        )
     if not details.get("sanity"):
         return (
             "Tick **Trust scores** (beside the methods) to rank these maps by faithfulness and "
