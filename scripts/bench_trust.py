@@ -8,6 +8,10 @@ the maps they make every method recompute (5 perturbed inputs for max-sensitivit
 5 randomized models for the sanity check), timed alone. Load averages are printed before and
 after: the ratios hold on a busy machine, the milliseconds do not.
 
+--page also times the Explain tab's own event for the four defaults (ui/api.py, without
+Gradio's transport): the plain explanation, and with trust scores when the page gets the maps
+(it shows them at once) and when it gets the scores.
+
 --compare-with DIR also times DIR/interpret (an older copy of the package, e.g. a `git
 worktree` of an earlier commit) on the same calls, interleaved, and checks its scores
 against this one's.
@@ -150,6 +154,49 @@ def bench(net, images: list[Path], keys: list[str], repeats: int, other, other_n
     return figures
 
 
+def page_figures(net, repeats: int) -> dict[str, float]:
+    """The Explain tab's own event functions (ui/api.py, as Gradio calls them, without the
+    transport), four default methods on bundled example 3: the plain explanation, and with
+    trust scores when the page gets the maps (first answer) and the scores (last); medians."""
+    import shutil
+    import tempfile
+
+    from interpret.samples import Sampler
+    from ui import api
+    from ui.config import REQUEST
+    from ui.first_visit import default_request
+
+    def silent(*args, **kwargs) -> None:
+        return None
+
+    with tempfile.TemporaryDirectory() as folder:
+        picture = Path(folder) / "upload" / "cifar10_03_0.png"
+        picture.parent.mkdir()
+        shutil.copyfile(ROOT / "examples" / picture.name, picture)
+        image = {"path": str(picture), "meta": {"_type": "gradio.FileData"}}
+        api.configure(net, Sampler(), folder)
+        plain, maps, scores = [], [], []
+        plain_request = default_request()
+        request = {**plain_request, "trust_scores": True}
+        for repeat in range(repeats + 1):  # the first round warms up
+            seconds, _ = timed(lambda: api.explain_image(image, **plain_request, progress=silent))
+            started = time.perf_counter()
+            steps = api.explain_on_page(silent, image, *[request[name] for name in REQUEST])
+            next(steps)
+            shown = time.perf_counter() - started
+            for _ in steps:
+                pass
+            if repeat:
+                plain.append(seconds)
+                maps.append(shown)
+                scores.append(time.perf_counter() - started)
+    return {
+        "plain_ms": 1000 * statistics.median(plain),
+        "trust_maps_shown_ms": 1000 * statistics.median(maps),
+        "trust_scores_shown_ms": 1000 * statistics.median(scores),
+    }
+
+
 def span(bounds: list[float], digits: int) -> str:
     return f"{bounds[0]:.{digits}f}-{bounds[1]:.{digits}f}"
 
@@ -170,6 +217,9 @@ def main() -> int:
         default=None,
         help="torch threads (default: torch's). On a machine other processes keep busy, 1 "
         "gives stable figures: a two-thread op waits for whichever core is taken",
+    )
+    parser.add_argument(
+        "--page", action="store_true", help="also time the Explain tab's maps-then-scores event"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     args = parser.parse_args()
@@ -199,6 +249,8 @@ def main() -> int:
             for name in sets
         },
     }
+    if args.page:
+        report["page"] = page_figures(net, max(5, args.repeats * len(images)))
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}
     if args.json:
         print(json.dumps(report, indent=2))
@@ -228,6 +280,13 @@ def main() -> int:
                 f"{span(f['speedup_range'], 2):>14}"
             )
         print(line)
+    if args.page:
+        page = report["page"]
+        print(
+            f"the Explain tab, four defaults: plain {page['plain_ms']:.0f} ms; with trust "
+            f"scores the maps show after {page['trust_maps_shown_ms']:.0f} ms, the scores "
+            f"after {page['trust_scores_shown_ms']:.0f} ms"
+        )
     if other is not None:
         for name, f in report["sets"].items():
             drift = ", ".join(f"{k} {v:.1e}" for k, v in f["compared_score_drift"].items())

@@ -559,7 +559,8 @@ def test_each_randomized_model_explains_every_method_and_image_in_one_call(shipp
 
 def test_trust_benchmark_prints_consistent_figures() -> None:
     """scripts/bench_trust.py, shortest run, compared with this very checkout: the same
-    code must give the same scores, and the figures must be the ratios they claim to be."""
+    code must give the same scores, and the figures must be the ratios they claim to be; with
+    --page, the Explain tab's two answers timed."""
     done = run_script(
         "bench_trust.py",
         "--images",
@@ -570,6 +571,7 @@ def test_trust_benchmark_prints_consistent_figures() -> None:
         "default",
         "--compare-with",
         ROOT,
+        "--page",
         "--json",
     )
     report = json.loads(done.stdout)
@@ -584,3 +586,6 @@ def test_trust_benchmark_prints_consistent_figures() -> None:
     assert figures["trust_ms"] > figures["plain_ms"]
     assert all(value == 0 for value in figures["compared_score_drift"].values())
     assert len(report["load_average"]["before"]) == 3
+    page = report["page"]  # the Explain tab's event: the maps come before their scores
+    assert 0 < page["trust_maps_shown_ms"] < page["trust_scores_shown_ms"]
+    assert page["plain_ms"] > 0
