@@ -26,9 +26,10 @@ from interpret.params import Params
 from interpret.samples import Sampler
 from ui import api, files
 from ui.config import REQUEST
+from ui.explain_tab import summarize_while_scoring
 from ui.first_visit import FirstVisit, default_request
 from ui.inputs import request_key
-from ui.views import TRUST_PENDING
+from ui.views import TRUST_PENDING, summary_text, verdict
 
 FAST = {
     "methods": ["saliency", "integrated_gradients", "grad_cam"],
@@ -151,6 +152,12 @@ def test_the_page_shows_the_maps_first_then_the_same_maps_scored(
     values = {**last_tail(), **FAST}
     plain = list(api.explain_on_page(no_progress, image, *[values[n] for n in REQUEST]))
     assert len(plain) == 1  # without trust scores, one answer
+    # The summary follows the first answer at once, and leaves the last to the chain after it.
+    summary, heading = summarize_while_scoring(first)
+    assert (summary, heading.label) == (summary_text(first), verdict(first))
+    assert "**Explaining:** why the model would say" in summary
+    assert summarize_while_scoring(details) == (gr.skip(), gr.skip())
+    assert summarize_while_scoring(None) == (gr.skip(), gr.skip())
 
 
 def last_tail(trust_scores: bool = False) -> dict:

@@ -136,6 +136,8 @@ def test_trust_note_says_which_maps_are_flagged(details: dict) -> None:
         sanity = {k: details["sanity"][k] | {"flagged": k in keys} for k in TRUST_METHODS}
         return details | {"sanity": sanity}
 
+    note, style = views.trust_note(details | {views.TRUST_PENDING: True, "sanity": {}})
+    assert note.startswith("**Computing the trust scores**") and style == ["note-pending"]
     note, style = views.trust_note(flagged())
     assert note.startswith("✓ **Sanity check passed:**") and style == ["note-ok"]
     assert f"|ρ| < {FLAG_THRESHOLD}" in note
