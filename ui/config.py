@@ -38,6 +38,9 @@ REQUEST = (
 # upload folder) and `interpret` decodes it, with its pixel cap and messages. The same goes for
 # the settings: `interpret` validates them, in its own words.
 RAW = {"preprocess": False}
+# Page-only updates drawn from what the page already holds (the summary, notes, sections): no
+# queue, no progress indicator, not in the API.
+INSTANT = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
 SETTINGS = ("n_steps", "nt_samples", "stdevs", "baseline", "seed")
 EXTRA_SETTINGS = ("occlusion_window", "occlusion_stride")
 # Files the app writes for clients go to one fresh folder per request (never a path a client

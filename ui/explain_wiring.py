@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from . import api, compare_panel
-from .config import RAW
+from .config import INSTANT, RAW
 from .downloads import Downloads, then_download
 from .explain_tab import (
     ExplainTab,
@@ -45,17 +45,13 @@ def after_explanation(
         summarize,
         inputs=details,
         outputs=[tab.summary, tab.label],
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
+        **INSTANT,
     )
     explained.failure(
         not_updated,
         inputs=details,
         outputs=tab.summary,
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
+        **INSTANT,
     )
     then_download(explained, tab.parameters, last_result, downloads, concurrency, public)
     compare_panel.then_compare(explained, tab.parameters, tab.compare, details, tab.second)
@@ -176,9 +172,7 @@ def wire(
     blocks.load(
         sampling_note,
         outputs=tab.source,
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
+        **INSTANT,
     )
     tab.image.clear(
         clear_results,
@@ -224,9 +218,7 @@ def wire(
         summarize_while_scoring,
         inputs=details,
         outputs=[tab.summary, tab.label],
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
+        **INSTANT,
     )
     if isinstance(blocks, UploadsOnlyBlocks):  # /explain's `model`, appended: None = default
         blocks.appended["explain"] = [None]

@@ -27,6 +27,7 @@ from .config import (
     DEFAULT_OPACITY,
     DEFAULTS,
     FIRST_VISIT_EXAMPLE,
+    INSTANT,
     NO_CONTRAST,
     PREDICTED,
 )
@@ -154,7 +155,5 @@ def wire(
         summarize,
         inputs=details,
         outputs=[tab.summary, tab.label],
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
+        **INSTANT,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from . import downloads as downloads_panel
+from .config import INSTANT
 from .downloads import Downloads
 from .figures import agreement_figure, curves_figure
 from .views import TRUST_HEADERS, TRUST_TYPES, trust_help, trust_note, trust_rows
@@ -98,7 +99,5 @@ def wire(panel: TrustPanel, details: gr.JSON) -> None:
         show_analysis,
         inputs=details,
         outputs=panel.outputs,
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
+        **INSTANT,
     )
