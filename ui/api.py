@@ -186,9 +186,12 @@ def gallery_output(
     return [(path, caption) for path, (_, caption) in zip(paths, pictures, strict=True)]
 
 
-def answers(image: Any, request: dict[str, Any], progress: Callable[..., Any]) -> Iterator[Answer]:
+def answers(
+    image: Any, request: dict[str, Any], progress: Callable[..., Any], in_steps: bool = True
+) -> Iterator[Answer]:
     """/explain's answers to one request: the maps as soon as they are ready (marked pending
-    when trust scores are asked for), then, if they are, the same maps with their scores."""
+    when trust scores are asked for), then, if they are, the same maps with their scores.
+    `in_steps=False`: the last answer only (the pending one is not built)."""
     with user_errors("explain the image"):
         progress(0, desc="Reading the image")
         result, truth = explanation(
@@ -198,10 +201,11 @@ def answers(image: Any, request: dict[str, Any], progress: Callable[..., Any]) -
         gallery, label = gallery_output(result, truth), label_output(result)
         key = request_key(image, request)
         pending = as_flag("trust_scores", request["trust_scores"])
-        details = details_output(result, truth, model_name)
-        if pending:
-            details[TRUST_PENDING] = True
-        yield gallery, label, details, stored(result, truth, key, request, model_name)
+        if in_steps or not pending:
+            details = details_output(result, truth, model_name)
+            if pending:
+                details[TRUST_PENDING] = True
+            yield gallery, label, details, stored(result, truth, key, request, model_name)
         if pending:
             # No progress() from here on: Gradio would cover the maps with its bar again.
             result = scored(result, request)
@@ -254,8 +258,8 @@ def explain_image(
             versions, model, weights, device, method agreement (Spearman matrix) and trust
             scores. The raw arrays: /download with the same parameters.
     """
-    *_, last = answers(image, as_request(locals()), progress)
-    return last
+    (answer,) = answers(image, as_request(locals()), progress, in_steps=False)
+    return answer
 
 
 def explain_on_page(
