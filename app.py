@@ -4,7 +4,7 @@ The entry point only: settings, the model, the page from the `ui` package, the q
 Run ``python app.py`` (http://127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
 respected) or import `demo`. docs/ARCHITECTURE.md shows where everything else lives.
 
-Stable API (gradio_client), documented in ui/api.py and frozen by tests/api_snapshot.json:
+Stable API (gradio_client), documented in ui/api.py and frozen by tests/app/api_snapshot.json:
   /explain    (image, methods, target, n_steps, nt_samples, stdevs, baseline, seed, opacity,
                contrast, trust_scores, occlusion_window, occlusion_stride, model)
               -> (gallery, label, details)
@@ -20,7 +20,8 @@ Stable API (gradio_client), documented in ui/api.py and frozen by tests/api_snap
 Environment: INTERPRET_WEIGHTS (a weights source for `interpret.load_model`; default: the Hub
 repo, else the shipped weights), INTERPRET_MODEL_REPO / INTERPRET_MODEL_REVISION,
 INTERPRET_DEVICE, INTERPRET_CIFAR10_DIR, INTERPRET_CIFAR10_ROOT and INTERPRET_CIFAR10_DOWNLOAD
-(see `interpret.testset`), INTERPRET_MODELS (more models to compare: `interpret.registry`),
+(see `interpret.dataset.sources`), INTERPRET_MODELS (more models to compare:
+`interpret.dataset.registry`),
 INTERPRET_CACHE_DIR (cached predictions and strategies),
 INTERPRET_CONCURRENCY (events computing at once; default 2 on CPU, 4 on a GPU),
 INTERPRET_QUEUE_SIZE (requests that may wait; default 32, beyond that "busy, try again").
@@ -29,12 +30,11 @@ INTERPRET_QUEUE_SIZE (requests that may wait; default 32, beyond that "busy, try
 from __future__ import annotations
 
 import logging
-import os
 
-from interpret import Net, WeightsError, load_model
-from interpret.devices import exact_float32
-from interpret.memory import retain_freed_memory
-from interpret.samples import default_sampler
+from interpret import Net, WeightsError, load_model, settings
+from interpret.core.devices import exact_float32
+from interpret.core.memory import retain_freed_memory
+from interpret.dataset.sampler import Sampler
 from ui import api
 from ui.config import ServerSettings
 from ui.dataset import TestSetSource
@@ -51,7 +51,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to 
 def load_model_or_exit() -> Net:
     """The model, or exit with one line naming the file: the app is useless without weights."""
     try:
-        return load_model(os.environ.get("INTERPRET_WEIGHTS") or None)
+        return load_model(settings.read().weights)
     except (WeightsError, ValueError) as error:
         raise SystemExit(f"app.py: cannot load the model weights: {error}") from None
 
@@ -61,7 +61,7 @@ exact_float32()  # on a GPU, the tutorial's numbers rather than TF32's
 MODEL = load_model_or_exit()
 DEVICE = str(next(MODEL.parameters()).device)
 SERVER = ServerSettings.from_env(DEVICE)
-SAMPLER = default_sampler()
+SAMPLER = Sampler()
 DATASET = TestSetSource(SAMPLER)  # decoded in the background; the Test set tab waits for it
 api.configure(MODEL, SAMPLER, upload_folder(), Models.build(MODEL, DEVICE), DATASET)
 FIRST_VISIT = FirstVisit()  # the page opens on example 3, explained

@@ -1,18 +1,26 @@
-"""Explain the Captum CIFAR-10 tutorial's classifier: model, weights, attributions, overlays."""
+"""Explain the Captum CIFAR-10 tutorial's classifier: model, weights, attributions, overlays.
 
-from .explain import Explanation, add_trust_scores, explain, explain_batch
-from .methods import DEFAULT_METHODS, METHODS
-from .model import CLASSES, Net
-from .params import ParamError, Params, make_params
-from .preprocess import ImageError, load_image, model_image
-from .weights import WeightsError, load_model
+The names below are the public API; the subpackages hold the rest by job: `core` (model,
+weights, preprocessing, rendering, runtime), `attribution`, `trust`, `dataset`, and `testing`
+(the exactness toolkit, which no explanation imports).
+"""
 
-__version__ = "0.1.0"
+from interpret.attribution.methods import DEFAULT_METHODS, METHODS, TUTORIAL_METHODS
+from interpret.core.devices import exact_float32
+from interpret.core.memory import retain_freed_memory
+from interpret.core.model import CLASSES, Net
+from interpret.core.params import ParamError, Params, make_params
+from interpret.core.preprocess import ImageError, load_image, model_image
+from interpret.core.weights import WeightsError, load_model
+from interpret.explain import Explanation, add_trust_scores, explain, explain_batch
+
+__version__ = "0.2.0"
 
 __all__ = [
     "CLASSES",
     "DEFAULT_METHODS",
     "METHODS",
+    "TUTORIAL_METHODS",
     "Explanation",
     "ImageError",
     "Net",
@@ -20,10 +28,12 @@ __all__ = [
     "Params",
     "WeightsError",
     "add_trust_scores",
+    "exact_float32",
     "explain",
     "explain_batch",
     "load_image",
     "load_model",
     "make_params",
     "model_image",
+    "retain_freed_memory",
 ]

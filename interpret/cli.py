@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .devices import exact_float32
-from .explain import explain, resolve_methods
-from .memory import retain_freed_memory
-from .methods import DEFAULT_METHODS, METHODS
-from .model import CLASSES
-from .params import ParamError
-from .preprocess import ImageError, model_image, to_tensor
-from .weights import WeightsError, load_model
+from interpret.attribution.methods import DEFAULT_METHODS, METHODS
+from interpret.core.devices import exact_float32
+from interpret.core.memory import retain_freed_memory
+from interpret.core.model import CLASSES
+from interpret.core.params import ParamError
+from interpret.core.preprocess import ImageError, model_image, to_tensor
+from interpret.core.weights import WeightsError, load_model
+from interpret.explain import explain, resolve_methods
 
 USER_ERRORS = (ImageError, ParamError, WeightsError)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,18 +13,14 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .baselines import make_baseline
-from .compare import agreement_matrix
-from .methods import DEFAULT_METHODS, METHODS, Method
-from .model import CLASSES, Net, contrastive_net
-from .params import ParamError, Params, check_for_methods, make_params
-from .preprocess import ImageInput, model_image, to_tensor
-from .render import card, overlay_card
-from .trust import faithfulness_scores, randomization_test
-
-# Captum attaches hooks to the model's modules (DeepLift) and NoiseTunnel draws from the global
-# RNG, so two attributions on one model must not interleave. One lock keeps requests exact.
-_ATTRIBUTION_LOCK = threading.Lock()
+from interpret.attribution.methods import ATTRIBUTION_LOCK, DEFAULT_METHODS, METHODS, Method
+from interpret.core.baselines import make_baseline
+from interpret.core.model import CLASSES, Net, contrastive_net
+from interpret.core.params import ParamError, Params, check_for_methods, make_params
+from interpret.core.preprocess import ImageInput, model_image, to_tensor
+from interpret.core.render import card, overlay_card
+from interpret.trust.agreement import agreement_matrix
+from interpret.trust.scores import faithfulness_scores, randomization_test
 
 
 @dataclass
@@ -111,7 +106,7 @@ def versions() -> dict[str, str]:
     """Library versions, so a saved result says exactly what produced it."""
     import captum
 
-    from . import __version__
+    from interpret import __version__
 
     return {"interpret": __version__, "torch": torch.__version__, "captum": captum.__version__}
 
@@ -237,7 +232,7 @@ def explain_batch(
         raise ParamError(f"{len(targets)} targets for {len(pictures)} images")
     device = model_device(model)
     inputs = torch.cat([to_tensor(picture) for picture in pictures]).to(device)
-    with _ATTRIBUTION_LOCK:
+    with ATTRIBUTION_LOCK:
         started = time.perf_counter()
         with torch.no_grad():
             probabilities = torch.softmax(model(inputs), dim=1)
@@ -302,7 +297,7 @@ def add_trust_scores(
         raise ParamError("every explanation needs its maps before its trust scores")
     device = model_device(model)
     inputs = torch.cat([to_tensor(result.image) for result in results]).to(device)
-    with _ATTRIBUTION_LOCK:
+    with ATTRIBUTION_LOCK:
         _assess(model, inputs, results, first.params, faithfulness, sanity)
     return results
 
@@ -362,7 +357,7 @@ def _assess(
     faithfulness: bool,
     sanity: bool,
 ) -> None:
-    """Trust scores for every image's maps (see `interpret.trust`), one group of images at a
+    """Trust scores for every image's maps (see `interpret.trust.scores`), one group of images at a
     time (those one network explains): their perturbations, curves and randomized models run
     together, each map with the random draws of a single call."""
     if sanity and not isinstance(model, Net):
@@ -410,6 +405,6 @@ def explain(
     target: int | str | None = None,
     **params: Any,
 ) -> Explanation:
-    """Predict and explain one image with Captum; see `interpret.params.Params` for settings
+    """Predict and explain one image with Captum; see `interpret.core.params.Params` for settings
     and `explain_batch` for `contrast`, `faithfulness`, `sanity`, `overlays` and `alpha`."""
     return explain_batch(model, [image], methods, [target], **params)[0]

@@ -5,11 +5,11 @@
     `visualize_image_attr` blended heat maps drawn through matplotlib.
 (b) `interpret.explain` with the same parameters and seed, overlays included.
 Prints per-method medians and the ratio b/a, and holds every map of both sides to the
-exactness contract (`interpret.exactness`): each is compared with the exact answer (the same
+exactness contract (`interpret.testing.exactness`): each is compared with the exact answer (the same
 method, steps and noise in float64), and a difference beyond float32 rounding is reported as
 the near-tie path points that took the other branch (tie flips), with each side's distance
 from the exact answer. It exits non-zero only when a map breaks the contract.
-The process keeps freed memory for reuse (`interpret.memory`, as the app and CLI do), for
+The process keeps freed memory for reuse (`interpret.core.memory`, as the app and CLI do), for
 both paths alike. --batch compares `explain_batch` with single calls on the same images,
 interleaved. With --app it also times `python app.py` to its first served page and one
 /explain round trip through gradio_client, with its default settings and with one reused TLS
@@ -50,10 +50,10 @@ from captum.attr import visualization as viz  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
 from interpret import DEFAULT_METHODS, explain, explain_batch, load_model  # noqa: E402
-from interpret.devices import exact_float32  # noqa: E402
-from interpret.exactness import PATH_METHODS, ROUNDING, PathCheck  # noqa: E402
-from interpret.memory import retain_freed_memory  # noqa: E402
-from interpret.preprocess import model_image, to_tensor  # noqa: E402
+from interpret.core.devices import exact_float32  # noqa: E402
+from interpret.core.memory import retain_freed_memory  # noqa: E402
+from interpret.core.preprocess import model_image, to_tensor  # noqa: E402
+from interpret.testing.exactness import PATH_METHODS, ROUNDING, PathCheck  # noqa: E402
 
 if TYPE_CHECKING:
     from loadtest.server import Server

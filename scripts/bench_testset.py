@@ -2,12 +2,12 @@
 
 Steps (medians of --repeats runs, on the full test set):
 
-* decode: the 10,000 images into memory (`interpret.testset`), against decoding each file
-  with `interpret.preprocess.model_image` on one thread;
-* predict, cold: `interpret.predictions` (no cache), against the scripts' batched
-  `interpret.data.predict` (what scripts/evaluate.py runs);
+* decode: the 10,000 images into memory (`interpret.dataset.sources`), against decoding each file
+  with `interpret.core.preprocess.model_image` on one thread;
+* predict, cold: `interpret.dataset.predictions` (no cache), against the scripts' batched
+  `interpret.dataset.training.predict` (what scripts/evaluate.py runs);
 * predict, cached: from the disk cache, and from the process;
-* browse: random filter/sort/page requests (`interpret.browse`), and the confusion matrix;
+* browse: random filter/sort/page requests (`interpret.dataset.browse`), and the confusion matrix;
 * strategies: one class (--class, --images), cold, against computing the same IG maps with
   plain Captum (INTERPRET_FAST=0), which is what the clustering would cost without the
   library's fast path;
@@ -39,14 +39,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interpret import load_model, testset
-from interpret import predictions as predictions_module
-from interpret.browse import OUTCOMES, SORTS, browse, confusion
-from interpret.data import predict as scripts_predict
-from interpret.model import CLASSES
-from interpret.preprocess import model_image
-from interpret.samples import ImageFolderSet, open_test_set
-from interpret.strategies import StrategySettings, attribution_maps, class_strategies
+from interpret import load_model
+from interpret.core.model import CLASSES
+from interpret.core.preprocess import model_image
+from interpret.dataset import predictions as predictions_module
+from interpret.dataset import sources as testset
+from interpret.dataset.browse import OUTCOMES, SORTS, browse, confusion
+from interpret.dataset.strategies import StrategySettings, attribution_maps, class_strategies
+from interpret.dataset.training import predict as scripts_predict
 
 BUDGETS_S = {
     "predict, cold": 3.0,
@@ -101,10 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     print("| step | ours (ms) | baseline (ms) | ratio | budget (ms) | within | note |")
     print("|---|---:|---:|---:|---:|---|---|")
 
-    sample_set = open_test_set(args.data_dir)
-    paths = sample_set.paths if isinstance(sample_set, ImageFolderSet) else None
-    data = testset.from_sample_set(sample_set)
-    ours = median_time(lambda: testset.from_sample_set(sample_set), args.repeats)
+    data = testset.open_local(args.data_dir)
+    ours = median_time(lambda: testset.open_local(args.data_dir), args.repeats)
+    folder = testset.split_folder(args.data_dir)
+    paths = (
+        sorted(folder.glob("*/*.*")) if not (folder / testset.TORCHVISION_FOLDER).is_dir() else []
+    )
     base = median_time(lambda: [model_image(p) for p in paths], 1) if paths else None
     print(row("decode", ours, base, f"{len(data):,} images"))
 
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     images = torch.from_numpy(np.array(data.images)).permute(0, 3, 1, 2).contiguous()
     base = median_time(lambda: scripts_predict(net, images), args.repeats)
-    print(row("predict, cold", cold, base, "baseline: interpret.data.predict"))
+    print(row("predict, cold", cold, base, "baseline: interpret.dataset.training.predict"))
 
     def from_disk() -> None:
         predictions_module.forget_in_memory()
@@ -190,7 +192,7 @@ def bench_app(args: argparse.Namespace, net) -> None:
     import gradio as gr
     from gradio import processing_utils
 
-    from interpret.samples import default_sampler
+    from interpret.dataset.sampler import Sampler
     from ui import api, strategies_panel, testset_tab
     from ui.dataset import TestSetSource
     from ui.models import Models
@@ -201,7 +203,7 @@ def bench_app(args: argparse.Namespace, net) -> None:
     cache = Path(tempfile.mkdtemp(prefix="bench-testset-app-"))
     os.environ["INTERPRET_CACHE_DIR"] = str(cache)  # read at each call: a cold cache
     environ = {"INTERPRET_CIFAR10_DIR": str(args.data_dir)}
-    sampler = default_sampler(environ)
+    sampler = Sampler()
     api.configure(net, sampler, None, Models.build(net, "cpu", {}), TestSetSource(sampler, environ))
     model = api.backend().models.default
     data = api.test_set()
@@ -253,9 +255,9 @@ def bench_app(args: argparse.Namespace, net) -> None:
         browse(predicted, true, predicted_class, outcome, sort, 1, confidence=(low, high))
         library.append(time.perf_counter() - started)
     base = statistics.median(library)
-    note = f"200 requests, slowest {max(first) * 1e3:.1f} ms; baseline: interpret.browse"
+    note = f"200 requests, slowest {max(first) * 1e3:.1f} ms; baseline: interpret.dataset.browse"
     print(row("app: grid, first time", statistics.median(first), base, note))
-    note = f"200 requests, slowest {max(again) * 1e3:.1f} ms; baseline: interpret.browse"
+    note = f"200 requests, slowest {max(again) * 1e3:.1f} ms; baseline: interpret.dataset.browse"
     print(row("app: grid", statistics.median(again), base, note))
 
     started = time.perf_counter()
@@ -264,7 +266,7 @@ def bench_app(args: argparse.Namespace, net) -> None:
     started = time.perf_counter()
     class_strategies(net, data, args.class_name, cache_dir=cache / "library", use_cache=False)
     baseline = time.perf_counter() - started
-    note = f"{args.class_name}, cold, with its cards; baseline: interpret.strategies, cold"
+    note = f"{args.class_name}, cold, with its cards; baseline: interpret.dataset.strategies, cold"
     print(row("app: strategies", seconds, baseline, note))
 
 

@@ -39,13 +39,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from interpret import DEFAULT_METHODS, METHODS, explain, load_model  # noqa: E402
-from interpret.devices import exact_float32  # noqa: E402
+from interpret.core.devices import exact_float32  # noqa: E402
+from interpret.core.memory import retain_freed_memory  # noqa: E402
+from interpret.core.params import make_params  # noqa: E402
+from interpret.core.preprocess import model_image, to_tensor  # noqa: E402
 from interpret.explain import _run_method  # noqa: E402
-from interpret.faithfulness import SENSITIVITY_RADIUS, SENSITIVITY_SAMPLES  # noqa: E402
-from interpret.memory import retain_freed_memory  # noqa: E402
-from interpret.params import make_params  # noqa: E402
-from interpret.preprocess import model_image, to_tensor  # noqa: E402
-from interpret.sanity import randomized_models  # noqa: E402
+from interpret.trust.faithfulness import SENSITIVITY_RADIUS, SENSITIVITY_SAMPLES  # noqa: E402
+from interpret.trust.sanity import randomized_models  # noqa: E402
 
 METHOD_SETS = {"default": list(DEFAULT_METHODS), "all": list(METHODS)}
 SCORES = ("deletion_auc", "insertion_auc", "infidelity", "sensitivity_max")
@@ -161,7 +161,7 @@ def page_figures(net, repeats: int) -> dict[str, float]:
     import shutil
     import tempfile
 
-    from interpret.samples import Sampler
+    from interpret.dataset.sampler import Sampler
     from ui import api
     from ui.config import REQUEST
     from ui.first_visit import default_request

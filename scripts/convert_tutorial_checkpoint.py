@@ -29,8 +29,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from interpret.model import Net, hub_config
-from interpret.weights import WeightsError, load_model, public_path, sha256_of
+from interpret.core.model import Net, hub_config
+from interpret.core.weights import WeightsError, load_model, public_path, sha256_of
 
 TUTORIAL_URL = "https://captum.ai/tutorials/CIFAR_TorchVision_Interpret"
 LICENSE_NAME = "BSD-3-Clause"

@@ -1,6 +1,7 @@
 """Deploy the app to a Hugging Face Space: exactly the files the Space runs, nothing else.
 
-The Space gets: app.py, the ``interpret`` and ``ui`` packages, ``weights/``, ``examples/``,
+The Space gets: app.py, the ``interpret`` (without its ``testing`` toolkit, which only tests and
+benchmarks import) and ``ui`` packages, ``weights/``, ``examples/``,
 ``requirements.txt``, ``README.md`` (its front matter configures the Space), ``.gitattributes``
 and every local image the README shows (``docs/*.png``). No tests, scripts, CI files or caches.
 ``--dry-run DIR`` writes that tree into DIR and touches no network; ``python app.py`` started
@@ -43,6 +44,7 @@ ALLOW_PATTERNS = [
     ".gitattributes",
 ]
 IGNORE_PATTERNS = [
+    "interpret/testing/*",  # the exactness toolkit: tests and benchmarks use it, the app never
     "*__pycache__*",
     "*.pyc",
     "*.pyo",

@@ -1,6 +1,6 @@
 """Top-1, per-class accuracy and confusion matrix of `Net` weights on the CIFAR-10 test split.
 
-Weights go through `interpret.weights.load_model`, so anything the app accepts can be scored:
+Weights go through `interpret.core.weights.load_model`, so anything the app accepts can be scored:
 a save_pretrained folder, a .safetensors file, a Captum-style .pt state dict, or a Hub repo id
 (``owner/name[@revision]``). ``--reference`` scores a second source on the same images, side
 by side, e.g. the tutorial checkpoint against the retrained weights.
@@ -21,7 +21,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interpret.data import (
+from interpret.core.model import CLASSES
+from interpret.core.weights import WeightsError, load_model
+from interpret.dataset.training import (
     accuracy_report,
     add_source_arguments,
     balanced_indices,
@@ -32,8 +34,6 @@ from interpret.data import (
     predict,
     split_for_cli,
 )
-from interpret.model import CLASSES
-from interpret.weights import WeightsError, load_model
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -26,8 +26,8 @@ from torch.utils.data import DataLoader, Subset  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from interpret import METHODS, explain_batch, load_model  # noqa: E402
-from interpret.data import balanced_indices, cifar10_dataset, dataset_labels  # noqa: E402
-from interpret.faithfulness import SCORE_HELP  # noqa: E402
+from interpret.dataset.training import balanced_indices, cifar10_dataset, dataset_labels  # noqa: E402
+from interpret.trust.faithfulness import SCORE_HELP  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "cifar10"
 COLUMNS = [

@@ -74,12 +74,12 @@ from loadtest.server import (
 from loadtest.verify import Expected, compare, expected_result, same_weights
 
 from interpret import Net, load_model
-from interpret.model import hub_config
-from interpret.preprocess import model_image
-from interpret.samples import Sampler
+from interpret.core.model import hub_config
+from interpret.core.preprocess import model_image
+from interpret.dataset.sampler import Sampler
 
 MEMORY_GROWTH_LIMIT = 0.20
-# Also used from here by tests/test_load.py (the comparison on a hand-made answer).
+# Also used from here by tests/app/test_load.py (the comparison on a hand-made answer).
 __all__ = ["Expected", "Outcome", "Request", "Server", "compare", "expected_result", "start_app"]
 
 

@@ -26,8 +26,8 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interpret.model import CLASSES
-from interpret.weights import DEFAULT_REPO, WeightsError, load_model
+from interpret.core.model import CLASSES
+from interpret.core.weights import DEFAULT_REPO, WeightsError, load_model
 
 PUSHED_FILES = ("config.json", "model.safetensors", "metrics.json")
 CARD_NAME = "README.md"

@@ -28,7 +28,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interpret.data import (
+from interpret.core.model import CLASSES, Net, hub_config
+from interpret.core.weights import public_path
+from interpret.dataset.training import (
     accuracy_report,
     add_source_arguments,
     balanced_indices,
@@ -40,8 +42,6 @@ from interpret.data import (
     predict,
     split_for_cli,
 )
-from interpret.model import CLASSES, Net, hub_config
-from interpret.weights import public_path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -52,7 +52,7 @@ os.environ.update(
 import torch  # noqa: E402
 from huggingface_hub import constants as hub_constants  # noqa: E402
 
-from interpret.model import Net, hub_config  # noqa: E402
+from interpret.core.model import Net, hub_config  # noqa: E402
 
 assert hub_constants.ENDPOINT == CLOSED_HUB and hub_constants.HF_HUB_OFFLINE
 
@@ -149,7 +149,7 @@ def interpret_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def full_test_set():
     """The full CIFAR-10 test set from ../shared, decoded once per session (skips without)."""
-    from interpret import testset
+    from interpret.dataset import sources as testset
 
     if not (SHARED / "cifar10" / "test").is_dir():
         pytest.skip(f"no CIFAR-10 copy at {SHARED / 'cifar10'}")

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 
 from interpret import make_params
-from interpret.baselines import make_baseline
-from interpret.exactness import PATH_METHODS, PathCheck, Verdict, path_check
-from interpret.model import Net
-from interpret.preprocess import model_image, to_tensor
+from interpret.core.baselines import make_baseline
+from interpret.core.model import Net
+from interpret.core.preprocess import model_image, to_tensor
+from interpret.testing.exactness import PATH_METHODS, PathCheck, Verdict, path_check
 
 _EXACT: dict[tuple, PathCheck] = {}  # exact answers are costly and never change: one per request
 
@@ -22,8 +22,9 @@ def inputs_of(image) -> torch.Tensor:
 
 def reference_baseline(kind: str, inputs: torch.Tensor, seed: int) -> torch.Tensor:
     """The baseline the request names. Zeros as the tutorial writes it; the others from
-    `interpret.baselines` (checked against independent constructions in test_trust.py), not
-    through `interpret.explain`, where test_exactness.py plants a wrong one."""
+    `interpret.core.baselines` (checked against independent constructions in
+    test_trust_scores.py), not through `interpret.explain`, where test_exactness.py plants a
+    wrong one."""
     return inputs * 0 if kind == "zeros" else make_baseline(kind, inputs, seed)
 
 

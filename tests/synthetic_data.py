@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # importable from any working directory, like the scripts
     sys.path.insert(0, str(REPO))
 
-from interpret.model import CLASSES  # noqa: E402
+from interpret.core.model import CLASSES  # noqa: E402
 
 TRAIN_PER_CLASS = 30
 TEST_PER_CLASS = 10

@@ -2,7 +2,7 @@
 /confusion, /browse and /strategies (the frozen API).
 
 Plain functions of the raw request values, documented for `gradio_client` (Gradio shows each
-docstring in the API page; tests/api_snapshot.json freezes names, order and defaults). They
+docstring in the API page; tests/app/api_snapshot.json freezes names, order and defaults). They
 read the image and settings (ui/inputs.py), call `interpret`, and shape the result
 (ui/views.py); library errors leave as the app's messages (ui/errors.py). Pictures and
 downloads are handed to Gradio as finished files (ui/files.py).
@@ -23,11 +23,11 @@ import gradio as gr
 from gradio.utils import is_zero_gpu_space
 
 from interpret import METHODS, Explanation, Net, add_trust_scores, explain
-from interpret.browse import ANY, browse, confusion, disagreements
-from interpret.predictions import Predictions, predict_test_set
-from interpret.samples import Sampler
-from interpret.strategies import class_strategies
-from interpret.testset import TestSet
+from interpret.dataset.browse import ANY, browse, confusion, disagreements
+from interpret.dataset.images import ImageSet
+from interpret.dataset.predictions import Predictions, predict_test_set
+from interpret.dataset.sampler import Sampler
+from interpret.dataset.strategies import class_strategies
 
 from .config import DEFAULTS, EXTRA_SETTINGS, NO_CONTRAST, REQUEST, SETTINGS
 from .dataset import TestSetSource
@@ -349,7 +349,7 @@ def sample_image(index: Any = None) -> tuple[str, str, str, int]:
         index: its index in that set
     """
     with user_errors("load a test image"):
-        sample = backend().sampler.sample(index)
+        sample = backend().dataset.sample(index)
         (path,) = save_pictures([sample.image], request_folder("sample-"))
         return path, sample.label_name, sample.describe(), sample.index
 
@@ -364,7 +364,7 @@ def random_sample() -> tuple[str, str, str, int]:
 Report = Callable[[int, int, str], None]
 
 
-def test_set(waiting: Callable[[str], None] | None = None) -> TestSet:
+def test_set(waiting: Callable[[str], None] | None = None) -> ImageSet:
     """The test set the app browses (waits for its load at start-up)."""
     return backend().dataset.get(waiting)
 
@@ -472,13 +472,13 @@ def find_strategies(class_name: str, model: str | None = None) -> dict[str, Any]
 
 
 def class_strategy_result(class_name: Any, model: Any, report: Report | None = None):
-    """`interpret.strategies.class_strategies` for the app's test set (cached on disk)."""
+    """`interpret.dataset.strategies.class_strategies` for the app's test set (cached on disk)."""
     loaded = backend().models.load(model)
     return on_device(class_strategies, loaded, test_set(), class_name, progress=report)
 
 
 def model_disagreements(model: Any, other: Any, true_class: Any, which: Any, sort: Any, page: Any):
-    """The images where two models predict differently (`interpret.browse.disagreements`)."""
+    """The images where two models predict differently (`interpret.dataset.browse`)."""
     name, first = predictions(model)
     other_name, second = predictions(other)
     return name, other_name, disagreements(first, second, true_class, which, sort, page)

@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from interpret.params import Params
+from interpret.core.params import Params
 
 DEFAULTS = Params()
 PREDICTED, TRUE_LABEL = "predicted", "true label"

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 import gradio as gr
 
 from interpret import ImageError, ParamError, WeightsError
-from interpret.browse import BrowseError
-from interpret.registry import RegistryError
-from interpret.samples import SampleError
-from interpret.strategies import StrategyError
+from interpret.dataset.browse import BrowseError
+from interpret.dataset.registry import RegistryError
+from interpret.dataset.sampler import SampleError
+from interpret.dataset.strategies import StrategyError
 
 log = logging.getLogger("interpret.app")
 

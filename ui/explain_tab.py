@@ -10,8 +10,8 @@ from typing import Any
 import gradio as gr
 
 from interpret import CLASSES, DEFAULT_METHODS, METHODS
-from interpret.params import BASELINES, INT_BOUNDS, MAX_COST, STDEVS_BOUNDS
-from interpret.samples import bundled_examples
+from interpret.core.params import BASELINES, INT_BOUNDS, MAX_COST, STDEVS_BOUNDS
+from interpret.dataset.sources import bundled_examples
 
 from . import api, compare_panel
 from .compare_panel import ComparePanel

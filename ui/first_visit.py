@@ -20,7 +20,7 @@ from typing import Any
 import gradio as gr
 
 from interpret import DEFAULT_METHODS
-from interpret.samples import bundled_examples
+from interpret.dataset.sources import bundled_examples
 
 from . import api
 from .config import (

@@ -1,5 +1,5 @@
 """Every place the app works around Gradio (6.31), each with why, and a test that fails when
-Gradio changes under it (tests/test_ui_gradio_fixes.py).
+Gradio changes under it (tests/ui/test_gradio_fixes.py).
 
 1. Image inputs accept uploads only, refused in the app's words (`UploadsOnlyBlocks`).
    Gradio checks an event's file inputs before any event function runs

@@ -1,5 +1,5 @@
-"""The models the app can show side by side: `interpret.registry` with the app's own model as
-the default.
+"""The models the app can show side by side: `interpret.dataset.registry` with the app's own
+model as the default.
 
 The app's model (INTERPRET_WEIGHTS, the Hub repo, else the shipped weights) keeps its registry
 name when its weights are one of the built-in models' (compared by `weights_digest`, not by
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from interpret import Net
-from interpret.predictions import weights_digest
-from interpret.registry import Registry, RegistryError, default_registry
-from interpret.testset import TestSet
+from interpret.dataset.images import ImageSet
+from interpret.dataset.predictions import weights_digest
+from interpret.dataset.registry import Registry, RegistryError, default_registry
 
 log = logging.getLogger("interpret.app")
 
@@ -102,7 +102,7 @@ class Models:
             choices.append((name if accuracy is None else f"{name} · {accuracy:.1%}", name))
         return choices
 
-    def describe(self, test_set: TestSet | None = None) -> list[dict[str, Any]]:
+    def describe(self, test_set: ImageSet | None = None) -> list[dict[str, Any]]:
         """/models: one row per model (name, weights, accuracy, where the accuracy comes from,
         description, whether it is the default), the default first."""
         rows = self.registry.describe(test_set)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from interpret import Net
-from interpret.preprocess import MAX_FILE_BYTES, MAX_PIXELS
+from interpret.core.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
 from . import api, explain_tab, explain_wiring, first_visit, testset_tab, trust_panel
 from .config import ServerSettings

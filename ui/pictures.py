@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from interpret import METHODS, Explanation
-from interpret.render import blend, card, colormap
-from interpret.testset import TestSet
+from interpret.core.render import blend, card, colormap
+from interpret.dataset.images import ImageSet
 
 from .files import png_bytes, write_atomically
 
@@ -41,7 +41,7 @@ class Thumbnails:
         self.folder = folder
         self._lock = threading.Lock()
 
-    def path(self, test_set: TestSet, index: int) -> str:
+    def path(self, test_set: ImageSet, index: int) -> str:
         """Image `index` of `test_set` as a 32x32 PNG file (written on first use)."""
         folder = self.folder / test_set.fingerprint[:16]
         target = folder / f"{int(index)}.png"

@@ -1,5 +1,5 @@
 """Class strategies (SpRAy) in the Test set tab: for one class, its test images' Integrated
-Gradients maps clustered into the distinct ways the model decides (`interpret.strategies`).
+Gradients maps clustered into the distinct ways the model decides (`interpret.dataset.strategies`).
 
 Each strategy is a card: its mean map as a heat map, its size and accuracy. Clicking a card
 lists its images, most typical first; clicking an image explains it in the Explain tab. The

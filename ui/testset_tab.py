@@ -7,7 +7,7 @@ chosen in the Explain tab, one picture), the images where two models disagree, a
 strategies panel (ui/strategies_panel.py). Registers /models, /confusion, /browse and
 /strategies (`register_api`; the functions and their docstrings are in ui/api.py).
 
-Predictions are computed once per (weights, test set) and cached (`interpret.predictions`),
+Predictions are computed once per (weights, test set) and cached (`interpret.dataset.predictions`),
 with a progress bar the first time; then every filter, sort or page is plain numpy.
 """
 
@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib import colormaps
 
 from interpret import CLASSES, explain_batch
-from interpret.browse import (
+from interpret.dataset.browse import (
     ANY,
     DISAGREEMENT_OUTCOMES,
     OUTCOMES,

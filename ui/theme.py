@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from interpret.preprocess import MAX_FILE_BYTES
+from interpret.core.preprocess import MAX_FILE_BYTES
 
 CSS = """
 .gradio-container { max-width: 1320px !important; margin: 0 auto; }

@@ -12,10 +12,10 @@ import numpy as np
 from PIL import Image
 
 from interpret import CLASSES, METHODS, Explanation
+from interpret.dataset.images import image_fingerprint
 from interpret.explain import input_card
-from interpret.faithfulness import SCORE_HELP
-from interpret.samples import fingerprint
-from interpret.sanity import FLAG_THRESHOLD
+from interpret.trust.faithfulness import SCORE_HELP
+from interpret.trust.sanity import FLAG_THRESHOLD
 
 from .config import PREDICTED, TRUE_LABEL
 
@@ -87,7 +87,7 @@ def reproduction(
     input's fingerprint and the library call that recomputes every array."""
     record = details_output(result, truth, model)
     record["request"] = request
-    record["model_input_sha256"] = fingerprint(result.image)
+    record["model_input_sha256"] = image_fingerprint(result.image)
     trust = bool(result.faithfulness)
     record["reproduce"] = (
         "from interpret import explain, load_model\n"

@@ -17,12 +17,12 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from interpret import CLASSES, METHODS
-from interpret.params import BASELINES
-from interpret.samples import bundled_examples
+from interpret.core.params import BASELINES
+from interpret.dataset.sources import bundled_examples
 
 # GradientShap draws its interpolation points from numpy's global RNG, which
-# `interpret.methods._gradient_shap` does not seed: the same request gives a different map
-# each time, so no answer of it can be checked. Left out until the library seeds it.
+# `interpret.attribution.methods._gradient_shap` does not seed: the same request gives a
+# different map each time, so no answer of it can be checked. Left out until the library seeds it.
 UNSEEDED_METHODS = frozenset({"gradient_shap"})
 CHEAP_METHODS = (
     "saliency",
