@@ -174,7 +174,7 @@ def exactness(net, images, targets, seed: int, tutorial_maps, interp_maps) -> li
                     row[side] = {
                         "error": verdict.error,
                         "residual": verdict.residual,
-                        "tie_flips": verdict.flips,
+                        "tie_flips": verdict.flipped_points,
                         "holds": verdict.holds,
                     }
             else:

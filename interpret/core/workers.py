@@ -3,7 +3,7 @@
 Torch splits each operation across its intra-op threads and waits for all of them at the
 end. A pass of the fast path is hundreds of small operations, so when a neighbour holds one
 core, every one of them waits for the slow thread: NoiseTunnel(IG) went from ~100 ms to
-~500 ms on this project's 2-core machine with one core busy. Independent passes on
+~500 ms on a 2-core machine with one core busy. Independent passes on
 single-threaded workers wait for nothing and took ~190 ms; on a quiet machine they are a
 little faster too. Results are gathered in order, so sums are bit-for-bit those of a
 serial run.

@@ -5,7 +5,7 @@ Sources of the test split, in order (`load_test_set`):
 1. ``$INTERPRET_CIFAR10_DIR``: an ImageFolder copy (a root with ``test/<class>/``, or that
    ``test/`` folder) or a torchvision CIFAR-10 root (``cifar-10-batches-py/``);
 2. torchvision's CIFAR-10 already downloaded under ``$INTERPRET_CIFAR10_ROOT`` (default
-   ``<cache root>/cifar10``; an earlier version of the app downloaded it there);
+   ``<cache root>/cifar10``), where torchvision's downloader puts it;
 3. the Hub dataset `HUB_DATASET`'s test split: one parquet file (~24 MB, against 170 MB for
    torchvision's archive of both splits) at the pinned commit `HUB_REVISION`, checked against
    its pinned SHA-256 before it is read, from huggingface_hub's cache when it is there, else

@@ -88,7 +88,7 @@ class Verdict:
     method: str
     error: float  # max |map - exact| / max |exact|
     residual: float  # the same, once the flips that explain it best are taken into account
-    flips: int  # path points whose other branch explains the difference
+    flipped_points: int  # path points whose other branch explains the difference
     near_ties: int  # path points that may flip on some machine
     points: int  # path points in the map
     changes: list[str] = field(default_factory=list)
@@ -99,9 +99,9 @@ class Verdict:
 
     def describe(self) -> str:
         text = f"{self.method}: {self.error:.1e} from the exact map"
-        if self.flips:
+        if self.flipped_points:
             text += (
-                f"; {self.flips} of its {self.near_ties} near-tie path points (of "
+                f"; {self.flipped_points} of its {self.near_ties} near-tie path points (of "
                 f"{self.points}) took the other branch, leaving {self.residual:.1e}"
             )
         return text + (" (holds)" if self.holds else f": BROKEN, beyond {ROUNDING:.0e}")
@@ -286,13 +286,13 @@ class PathCheck:
             if left >= error:
                 chosen, left = [], error
         return Verdict(
-            self.method,
-            error,
-            left,
-            len({flip.point for flip in chosen}),
-            self.near_ties,
-            self.points,
-            [self.describe(flip) for flip in chosen],
+            method=self.method,
+            error=error,
+            residual=left,
+            flipped_points=len({flip.point for flip in chosen}),
+            near_ties=self.near_ties,
+            points=self.points,
+            changes=[self.describe(flip) for flip in chosen],
         )
 
     def _search(self, difference: np.ndarray, effects: np.ndarray, scale: float) -> list[Flip]:
