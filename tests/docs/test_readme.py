@@ -57,9 +57,18 @@ def test_the_methods_table_is_the_registry() -> None:
 
 
 def test_the_endpoint_table_is_the_frozen_api() -> None:
-    endpoints = code_names(table_rows(README.read_text(), "endpoint"))
+    """Each endpoint with its parameters, in order, as `view_api` shows them."""
+    rows = table_rows(README.read_text(), "endpoint")
     frozen = json.loads(SNAPSHOT.read_text())["view_api"]["named_endpoints"]
-    assert sorted(endpoints) == sorted(frozen)
+    assert sorted(code_names(rows)) == sorted(frozen)
+    listed = {}
+    for name, parameters in zip(code_names(rows), (row[1] for row in rows), strict=True):
+        if parameters == "the same parameters":
+            listed[name] = listed["/explain"]
+        else:
+            listed[name] = re.findall(r"`([a-z_]+)`", "" if parameters == "none" else parameters)
+    for name, endpoint in frozen.items():
+        assert listed[name] == [p["parameter_name"] for p in endpoint["parameters"]], name
 
 
 def variables_read_by_the_code() -> set[str]:
