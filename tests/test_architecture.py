@@ -175,3 +175,15 @@ def test_an_explanation_loads_none_of_the_exactness_toolkit(entry: str, tmp_path
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert "interpret.attribution.fast" in loaded  # the explanation really ran
     assert not [m for m in loaded if m.startswith("interpret.testing")], loaded
+
+
+def test_pip_install_ships_every_library_package() -> None:
+    """pyproject's package discovery finds each subpackage, so `pip install .` installs the
+    whole library (the app, tests and scripts stay out)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from setuptools import find_packages
+
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    shipped = set(find_packages(ROOT, **found["find"]))
+    packages = {module_name(p.parent) for p in (ROOT / "interpret").rglob("__init__.py")}
+    assert shipped == packages and len(packages) == 6
