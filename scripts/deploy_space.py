@@ -89,11 +89,12 @@ def readme_images(readme: str) -> list[str]:
 
 
 def gradio_pin(requirements: Path) -> str | None:
-    """The version requirements.txt pins Gradio to (``gradio==X``), if it pins one."""
+    """The version requirements.txt pins Gradio to (``gradio==X``, ``gradio[mcp]==X``), if it
+    pins one."""
     if not requirements.is_file():
         return None
     for line in requirements.read_text().splitlines():
-        match = re.match(r"^\s*gradio\s*==\s*([\w.+-]+)", line.split("#")[0])
+        match = re.match(r"^\s*gradio\s*(?:\[[\w,\s-]*\])?\s*==\s*([\w.+-]+)", line.split("#")[0])
         if match:
             return match.group(1)
     return None
