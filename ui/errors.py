@@ -38,6 +38,10 @@ NOT_UPLOADED = (
     "only files uploaded to this app are read; upload the image first "
     "(with gradio_client: handle_file(path))"
 )
+# Reasons for images refused by the MCP tools (ui/mcp_tools.py), which take base64 data only.
+BASE64 = 'send the image itself as base64 data ("data:image/png;base64,...")'
+BASE64_ONLY = f"{BASE64}; no file path is read"
+NO_URLS_BASE64 = f"image URLs are not fetched; {BASE64}"
 NO_IMAGE = "No image yet: upload one, click an example or press Random."
 
 
