@@ -9,7 +9,7 @@ import gradio as gr
 from interpret import Net
 from interpret.core.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
-from . import api, explain_tab, explain_wiring, first_visit, testset_tab, trust_panel
+from . import api, explain_tab, explain_wiring, first_visit, mcp_tools, testset_tab, trust_panel
 from .config import ServerSettings
 from .gradio_fixes import UploadsOnlyBlocks
 from .views import method_help
@@ -45,6 +45,7 @@ def build_demo(
         title=TITLE,
         analytics_enabled=False,
         delete_cache=(3600, 3600),  # drop generated PNGs and uploads older than an hour
+        mcp_tools=mcp_tools.TOOLS,  # what launch(mcp_server=True) serves (ui/theme.py)
     ) as demo:
         gr.Markdown(INTRO, elem_id="title")
         models = api.backend().models

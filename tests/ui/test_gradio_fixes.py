@@ -330,3 +330,222 @@ def test_write_atomically_replaces_a_file_whole_and_leaves_nothing_behind(tmp_pa
     write_atomically(target, b"new contents")
     assert target.read_bytes() == b"new contents"
     assert [path.name for path in tmp_path.iterdir()] == ["image.png"]
+
+
+# ------------------------------------------------------------------ 4. the MCP server: shape
+
+import asyncio  # noqa: E402
+import base64  # noqa: E402
+import contextvars  # noqa: E402
+
+from gradio import routes  # noqa: E402
+from gradio.mcp import GradioMCPServer  # noqa: E402
+from gradio_client.utils import OutputUpdate  # noqa: E402
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager  # noqa: E402
+
+from ui import gradio_fixes  # noqa: E402
+from ui.errors import BASE64_ONLY, NO_URLS_BASE64  # noqa: E402
+from ui.gradio_fixes import AgentMCPServer  # noqa: E402
+from ui.mcp_tools import MCP_REQUEST_LIMIT, Tool, ToolRefusal  # noqa: E402
+
+HOOKS = [
+    "get_tool_to_endpoint",
+    "get_fn_description",
+    "get_input_schema",
+    "convert_strings_to_filedata",
+    "_prepare_tool_call_args",
+    "_execute_tool_without_progress",
+    "_execute_tool_with_progress",
+    "pop_returned_state",
+    "postprocess_output_data",
+]
+PNG_DATA = "data:image/png;base64," + base64.b64encode(example(3).read_bytes()).decode()
+
+
+def show_image(image: str) -> None:
+    """Show an image, labeled.
+
+    Args:
+        image: the image as base64 data
+    Returns:
+        the image, then its label.
+    """
+
+
+def _gallery_app(blocks_class: type[gr.Blocks], **kwargs: Any) -> gr.Blocks:
+    """/show: an image in, a gallery, a label and the session's State out (as /explain);
+    /other: another endpoint."""
+
+    def show_image(image: Any) -> tuple[Any, Any, Any]:  # its tool's card: the one above
+        return [], None, image
+
+    with blocks_class(analytics_enabled=False, **kwargs) as demo:
+        image, gallery, label = gr.Image(type="filepath"), gr.Gallery(), gr.Label()
+        outputs = [gallery, label, gr.State()]
+        gr.Button().click(show_image, image, outputs, api_name="show")
+        gr.Button().click(lambda: None, None, None, api_name="other")
+    return demo
+
+
+class _Job:
+    """What the loopback client's job gives for an event with two outputs, or (iterated, as
+    with a progress token) for a refusal titled "T"."""
+
+    def result(self) -> tuple[Any, Any]:
+        return ([], {"label": "cat"})
+
+    async def __aiter__(self) -> Any:
+        yield OutputUpdate(outputs={"title": "T", "error": "It can't."}, success=False, final=True)
+
+    def exception(self) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def servers(temp_dir: Path) -> dict[str, Any]:
+    """Gradio's MCP server for a plain Blocks, and what the app's Blocks put in its place."""
+    plain = _gallery_app(gr.Blocks)
+    tools = {"/show": Tool("/show", show_image, ("gallery", "label"))}
+    app = _gallery_app(UploadsOnlyBlocks, mcp_tools=tools)
+    app.mcp_server_obj = GradioMCPServer(app)  # as App.setup_mcp_server does
+    return {"plain": GradioMCPServer(plain), "app": app.mcp_server_obj, "blocks": app}
+
+
+def _served_png(temp_dir: Path) -> dict[str, Any]:
+    """A picture in Gradio's cache, as an event's gallery hands it on."""
+    folder = temp_dir / "served"
+    folder.mkdir(exist_ok=True)
+    (folder / "image.png").write_bytes(example(3).read_bytes())
+    return {"path": str(folder / "image.png"), "url": None, "meta": META}
+
+
+def test_gradio_creates_its_mcp_server_where_the_apps_blocks_replace_it() -> None:
+    setup = inspect.getsource(routes.App.setup_mcp_server)
+    assert "blocks.mcp_server_obj = gradio.mcp.GradioMCPServer(blocks)" in setup
+    assert "self.tool_to_endpoint = self.get_tool_to_endpoint()" in inspect.getsource(
+        GradioMCPServer.__init__
+    )
+
+
+def test_the_mcp_servers_hooks_keep_their_names_parameters_and_callers() -> None:
+    for name in HOOKS:
+        ours = inspect.signature(getattr(AgentMCPServer, name)).parameters
+        assert list(inspect.signature(getattr(GradioMCPServer, name)).parameters) == list(ours)
+    handlers = inspect.getsource(GradioMCPServer.create_mcp_server)
+    for call in (
+        "self._prepare_tool_call_args(name, arguments)",
+        "await self._execute_tool_without_progress(job)",
+        "self.pop_returned_state(block_fn.outputs, output_data)",
+        "self.postprocess_output_data(output_data, root_url)",
+        "self.get_fn_description(block_fn, tool_name)",
+        "self.get_input_schema(tool_name, parameters)",
+    ):
+        assert call in handlers, call
+    progress = inspect.getsource(GradioMCPServer._execute_tool_with_progress)
+    for line in ("async for update in job:", 'output.get("title")', "job.exception()"):
+        assert line in progress, line
+    prepare = inspect.getsource(GradioMCPServer._prepare_tool_call_args)
+    assert "self.get_input_schema(name)" in prepare
+    assert "self.convert_strings_to_filedata(" in prepare
+
+
+def test_the_mcp_sdk_refuses_requests_over_4_mib_and_gradio_keeps_that_limit() -> None:
+    """ui/mcp_tools.py and the tools' descriptions say an image is at most 3 MB."""
+    manager = inspect.signature(StreamableHTTPSessionManager).parameters
+    assert manager["max_request_body_size"].default == MCP_REQUEST_LIMIT
+    assert "max_request_body_size" not in inspect.getsource(GradioMCPServer.__init__)
+
+
+# ------------------------------------------------------------------ 4. the MCP server: needed
+
+
+def test_gradios_mcp_server_fails_every_call_of_an_endpoint_with_a_state_output() -> None:
+    """The loopback client's answer holds no State value: popping its position fails."""
+    outputs = [gr.Gallery(), gr.Label(), gr.State()]
+    for answer in ([([], {})], [[], {}]):  # without, with a progress token
+        with pytest.raises(IndexError, match="pop index out of range"):
+            GradioMCPServer.pop_returned_state(outputs, list(answer))
+
+
+def test_gradios_mcp_server_answers_several_outputs_as_one_value(servers) -> None:
+    answer = asyncio.run(servers["plain"]._execute_tool_without_progress(_Job()))
+    assert answer == [([], {"label": "cat"})]
+
+
+def test_gradios_mcp_server_titles_a_refusal_only_with_a_progress_token(servers) -> None:
+    with pytest.raises(RuntimeError, match=r"^T: It can't\.$"):
+        asyncio.run(servers["plain"]._execute_tool_with_progress(_Job(), "token"))
+
+
+def test_gradios_mcp_server_shows_a_gallery_as_text_naming_server_paths(
+    servers, temp_dir: Path
+) -> None:
+    file = _served_png(temp_dir)
+    content = servers["plain"].postprocess_output_data([[{"image": file, "caption": "c"}]], "")
+    assert [part.type for part in content] == ["text"] and file["path"] in content[0].text
+
+
+def test_gradios_mcp_server_hands_an_image_url_on_and_echoes_other_text(servers) -> None:
+    plain = servers["plain"]
+    assert plain.convert_strings_to_filedata({"image": URL}, [["image"]])["image"]["path"] == URL
+    with pytest.raises(ValueError, match="provide a url") as caught:
+        plain.convert_strings_to_filedata({"image": "/etc/passwd"}, [["image"]])
+    assert "/etc/passwd" in str(caught.value)
+    block_fn = plain.get_block_fn_from_endpoint_name("/show")
+    assert "upload_file_to_gradio" in plain.get_fn_description(block_fn, "show_image")[0]
+    assert set(plain.tool_to_endpoint.values()) == {"/show", "/other"}
+
+
+# ------------------------------------------------------------------ 4. the MCP server: fixed
+
+
+def test_the_apps_blocks_serve_their_tools_only(servers) -> None:
+    app = servers["app"]
+    assert type(app) is AgentMCPServer and servers["blocks"].mcp_server_obj is app
+    assert app.tool_to_endpoint == {"show_image": "/show"}  # named after the event's function
+    assert app.get_fn_description(None, "show_image") == (
+        "Show an image, labeled.\n\nReturns: the image, then its label.",
+        {"image": "the image as base64 data"},
+    )
+    schema, images = app.get_input_schema("show_image")
+    assert images == [["image"]] and schema["properties"]["image"]["type"] == "string"
+    with pytest.raises(ValueError, match="Unknown tool"):
+        app.get_input_schema("other")
+    plain = _gallery_app(UploadsOnlyBlocks)  # no tools given: Gradio's server as it is
+    plain.mcp_server_obj = server = GradioMCPServer(plain)
+    assert plain.mcp_server_obj is server
+
+
+def test_the_apps_server_takes_images_as_base64_data_only(servers) -> None:
+    app = servers["app"]
+    converted = app.convert_strings_to_filedata({"image": PNG_DATA, "n": 1}, [["image"]])
+    assert Path(converted["image"]["path"]).read_bytes() == example(3).read_bytes()
+    assert converted["n"] == 1 and is_file_obj_with_meta(converted["image"])
+    for value, reason in [
+        ("/etc/passwd", BASE64_ONLY),
+        ({"path": str(example(3)), "meta": META}, BASE64_ONLY),
+        (URL, NO_URLS_BASE64),
+    ]:
+        with pytest.raises(ToolRefusal) as caught:
+            app.convert_strings_to_filedata({"image": value}, [["image"]])
+        assert str(caught.value) == _words(reason)
+
+
+def test_the_apps_server_answers_pictures_captions_and_json(servers, temp_dir: Path) -> None:
+    app, outputs = servers["app"], [gr.Gallery(), gr.Label(), gr.State()]
+    answer = asyncio.run(app._execute_tool_without_progress(_Job()))
+    assert answer == [[], {"label": "cat"}]
+    with pytest.raises(RuntimeError, match=r"^It can't\.$"):  # as without a progress token
+        asyncio.run(app._execute_tool_with_progress(_Job(), "token"))
+    assert app.pop_returned_state(outputs, answer) == answer
+    assert app.pop_returned_state(outputs, [*answer, "state"]) == answer  # a State value: gone
+    file = _served_png(temp_dir)
+
+    def render() -> list[Any]:
+        gradio_fixes._endpoint.set("/show")
+        return app.postprocess_output_data([[{"image": file, "caption": "c"}], {"x": 1}], "")
+
+    image, caption, rest = contextvars.copy_context().run(render)
+    assert image.type == "image" and image.mimeType == "image/png"
+    assert base64.b64decode(image.data) == example(3).read_bytes()
+    assert (caption.text, rest.text) == ("c", '{"x": 1}')
