@@ -86,10 +86,12 @@ THEME = gr.themes.Soft(
 
 
 def launch_options() -> dict[str, Any]:
-    """What `demo.launch` needs besides the address: look, upload limit, footer."""
+    """What `demo.launch` needs besides the address: look, upload limit, footer, and Gradio's
+    MCP server at /gradio_api/mcp/ (its tools: ui/mcp_tools.py)."""
     return {
         "theme": THEME,
         "css": CSS,
         "max_file_size": MAX_FILE_BYTES,
         "footer_links": ["api", "settings"],
+        "mcp_server": True,
     }

@@ -27,6 +27,7 @@ from ui.mcp_tools import (
     saved_image,
     served_picture,
 )
+from ui.theme import launch_options
 
 FROZEN = json.loads((ROOT / "tests" / "app" / "api_snapshot.json").read_text())["view_api"]
 ENDPOINTS = FROZEN["named_endpoints"]
@@ -108,6 +109,10 @@ def test_the_input_schema_types_arguments_as_the_card_does() -> None:
         "default": 50,
     }
     assert properties["seed"]["default"] == 0 and properties["trust_scores"]["default"] is False
+
+
+def test_the_app_launches_gradios_mcp_server() -> None:
+    assert launch_options()["mcp_server"] is True
 
 
 # ------------------------------------------------------------------ images in
