@@ -15,11 +15,15 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 # ------------------------------------------------------------- the session's Hub environment
@@ -61,6 +65,7 @@ SHARED = ROOT.parent / "shared"
 REFERENCE = SHARED / "reference" / "cifar_torchvision.pt"
 EXAMPLES = ROOT / "examples"
 APP_START_LIMIT_S = 60  # the app starts in about 10 s; generous for a busy 2-core machine
+BACKGROUND_LIMIT_S = 600  # a bound against a hung background command, not a speed claim
 
 
 def example(index: int) -> Path:
@@ -92,6 +97,14 @@ def shipped_net() -> Net:
 
 
 @pytest.fixture(scope="session")
+def reference_net(reference_path: Path) -> Net:
+    """The Captum tutorial's own checkpoint (../shared/reference; skips without it)."""
+    from interpret import load_model
+
+    return load_model(reference_path, device="cpu")
+
+
+@pytest.fixture(scope="session")
 def pretrained_dir(tmp_path_factory: pytest.TempPathFactory, seeded_net: Net) -> Path:
     """save_pretrained layout written by the test session itself."""
     directory = tmp_path_factory.mktemp("pretrained")
@@ -99,44 +112,87 @@ def pretrained_dir(tmp_path_factory: pytest.TempPathFactory, seeded_net: Net) ->
     return directory
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now (bound, then released, by the OS's choice)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def app_environment(**settings: str) -> dict[str, str]:
+    """The environment for a `python app.py` of the tests: this session's Hub settings (see
+    above), none of the shell's INTERPRET_* or GRADIO_* settings, no Space; then `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))}
+    env.pop("SPACE_ID", None)
+    return env | settings
+
+
+class AppProcess:
+    """`python app.py` in `cwd` with `env` on a free loopback port, started at once (its log in
+    `log`); `ready()` waits for it to serve."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+        port = free_port()
+        env = env | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+        self.url, self.log = f"http://127.0.0.1:{port}/", log
+        self.started = time.monotonic()
+        with open(log, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "app.py"], cwd=cwd, env=env, stdout=output, stderr=output
+            )
+        self._ready = False
+
+    def ready(self) -> str:
+        """Its URL once it serves; fails the test (with the log) if it exits, or is not ready
+        APP_START_LIMIT_S after it started."""
+        while not self._ready:
+            try:
+                with urllib.request.urlopen(self.url + "gradio_api/info", timeout=2) as answer:
+                    self._ready = answer.status == 200
+            except OSError:
+                if self.process.poll() is not None:
+                    code = self.process.returncode
+                    pytest.fail(f"app.py exited with {code}:\n{self.log.read_text()}")
+                if time.monotonic() - self.started > APP_START_LIMIT_S:
+                    limit = APP_START_LIMIT_S
+                    pytest.fail(f"app.py not ready in {limit} s:\n{self.log.read_text()}")
+                time.sleep(0.25)
+        return self.url
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @contextmanager
 def running_app(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
     """`python app.py` in `cwd` with `env` on a free loopback port; yields its URL once it
     serves, fails the test (with the log) if it exits or is not ready in APP_START_LIMIT_S."""
-    port = _free_port()
-    env = env | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
-    url = f"http://127.0.0.1:{port}/"
-    started = time.monotonic()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=cwd, env=env, stdout=output, stderr=output
-        )
+    app = AppProcess(env, cwd, log)
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()}")
-            if time.monotonic() - started > APP_START_LIMIT_S:
-                pytest.fail(f"app.py not ready in {APP_START_LIMIT_S} s:\n{log.read_text()}")
-            try:
-                if urllib.request.urlopen(url + "gradio_api/info", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.25)
-        print(f"app.py ready in {time.monotonic() - started:.1f} s")
+        url = app.ready()
+        print(f"app.py ready in {time.monotonic() - app.started:.1f} s")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        app.stop()
+
+
+def call_over_http(url: str, api_name: str, data: list, timeout: float = 60) -> tuple[str, Any]:
+    """POST `data` to the app's `api_name` (e.g. "predict") over raw HTTP, as any client could,
+    and read its event stream to the end: the first event's kind ("complete", "error") and the
+    last data sent, decoded (None when none was)."""
+    response = httpx.post(f"{url}gradio_api/call/{api_name}", json={"data": data}, timeout=timeout)
+    response.raise_for_status()
+    event_id = response.json()["event_id"]
+    stream = httpx.get(f"{url}gradio_api/call/{api_name}/{event_id}", timeout=timeout).text
+    lines = stream.splitlines()
+    kind = lines[0].removeprefix("event: ") if lines else ""
+    data = [json.loads(line.removeprefix("data:")) for line in lines if line.startswith("data:")]
+    return kind, data[-1] if data else None
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +200,13 @@ def interpret_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's INTERPRET_CACHE_DIR: predictions and strategies computed by one app
     server (or test) are reused by the next, and nothing is read from ~/.cache."""
     return tmp_path_factory.mktemp("interpret-cache")
+
+
+@pytest.fixture(scope="session")
+def library_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache for the library's predictions that tests compare an app's answers or a
+    script's output with: computed once per session, never shared with an app server."""
+    return tmp_path_factory.mktemp("library-cache")
 
 
 @pytest.fixture(scope="session")
@@ -156,30 +219,258 @@ def full_test_set():
     return testset.open_local(SHARED / "cifar10" / "test")
 
 
+class AppServers:
+    """The session's `python app.py` servers, one per distinct setting: started when a module
+    first asks for it (or earlier: `start_background_work`), shared by every module that asks
+    for the same, stopped at the session's end. Each is offline, on the session's test weights
+    and cache, and reads nothing outside the session's folders for test images (an empty
+    INTERPRET_CIFAR10_ROOT: no downloaded copy); a setting adds environment variables to that."""
+
+    def __init__(self, factory: pytest.TempPathFactory, weights: Path, cache: Path) -> None:
+        self._factory = factory
+        self._base = {
+            "INTERPRET_WEIGHTS": str(weights),
+            "INTERPRET_MODEL_REPO": "",
+            "INTERPRET_CACHE_DIR": str(cache),
+            "HF_HUB_OFFLINE": "1",
+        }
+        self._apps: dict[tuple[tuple[str, str], ...], AppProcess] = {}
+        self._lock = threading.Lock()
+
+    def start(self, settings: dict[str, str]) -> AppProcess:
+        """The server with `settings`, started now unless it already was."""
+        key = tuple(sorted(settings.items()))
+        with self._lock:
+            if key not in self._apps:
+                env = app_environment(
+                    **self._base,
+                    INTERPRET_CIFAR10_ROOT=str(self._factory.mktemp("no-cifar10-copy")),
+                    GRADIO_TEMP_DIR=str(self._factory.mktemp("gradio")),
+                    **settings,
+                )
+                log = self._factory.mktemp("app") / "app.log"
+                self._apps[key] = AppProcess(env, ROOT, log)
+            return self._apps[key]
+
+    def url(self, settings: dict[str, str]) -> str:
+        return self.start(settings).ready()
+
+    def close(self) -> None:
+        for app in self._apps.values():
+            app.stop()
+
+
+@pytest.fixture(scope="session")
+def app_servers(
+    tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path, interpret_cache_dir: Path
+) -> Iterator[AppServers]:
+    servers = AppServers(tmp_path_factory, pretrained_dir, interpret_cache_dir)
+    yield servers
+    servers.close()
+
+
+def uses_an_app_server(item: pytest.Item) -> bool:
+    return "app_url" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules run in three groups, each module whole and in its own order: those that use an
+    app server first, then those whose tests wait for a `Command` of theirs, then those that
+    only run in this process. The servers and commands start at the session's start
+    (`start_background_work`) and run while the tests before them wait on servers and browsers:
+    one core is left idle there, which the background lane fills; the tests that keep both
+    cores busy in this process come last."""
+    waiting = {getattr(item, "module", None) for item in items if background_command(item)}
+    serving = {getattr(item, "module", None) for item in items if uses_an_app_server(item)}
+
+    def group(item: pytest.Item) -> int:
+        module = getattr(item, "module", None)
+        return 0 if module in serving else 1 if module in waiting else 2
+
+    items.sort(key=group)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command line a test runs as a process of its own, declared in its module's BACKGROUND
+    dict under the test's name so that it can run while other tests do: in ROOT, in
+    `app_environment(**env)` less the variables starting with `drop`. `{tmp}` in an argument or
+    a value of `env` is a folder of its own, which holds `files` (name -> bytes) before it
+    starts."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str] | None = None
+    files: dict[str, bytes] | None = None
+    drop: tuple[str, ...] = ()
+
+
+@dataclass
+class Finished:
+    """A `Command` that ran: its exit status, its output, and its `{tmp}` folder."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    tmp: Path
+
+
+class BackgroundLane:
+    """One thing at a time in a thread of its own, from the session's start: first the app
+    servers the tests will want after the first one (each started, then waited for), then the
+    selected tests' `Command`s, one after another. pytest keeps one core busy, this lane the
+    other. A test asking for its command's result waits for it, or runs it at once if the lane
+    has not reached it yet."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._queue: list[str] = []
+        self._commands: dict[str, Command] = {}
+        self._done: dict[str, threading.Event] = {}
+        self._results: dict[str, Finished] = {}
+        self._lock = threading.Lock()
+        self._servers: list[AppProcess] = []
+        self._thread = threading.Thread(target=self._run_queue, name="background-lane", daemon=True)
+
+    def start(self, servers: list[Callable[[], AppProcess]], commands: dict[str, Command]) -> None:
+        self._servers = servers
+        for key, command in commands.items():
+            self._commands[key], self._done[key] = command, threading.Event()
+            self._queue.append(key)
+        self._thread.start()
+
+    def _take(self, key: str | None = None) -> str | None:
+        with self._lock:
+            if key is None:
+                return self._queue.pop(0) if self._queue else None
+            if key in self._queue:
+                self._queue.remove(key)
+                return key
+            return None
+
+    def _run_queue(self) -> None:
+        for server in self._servers:
+            with suppress(BaseException):  # a server that fails says so to the test that asks
+                server().ready()
+        while (key := self._take()) is not None:
+            self._run(key)
+
+    def _run(self, key: str) -> None:
+        command = self._commands[key]
+        tmp = self._factory.mktemp("background")
+        for name, data in (command.files or {}).items():
+            (tmp / name).write_bytes(data)
+        argv = [argument.replace("{tmp}", str(tmp)) for argument in command.argv]
+        env = app_environment(
+            **{
+                name: value.replace("{tmp}", str(tmp))
+                for name, value in (command.env or {}).items()
+            }
+        )
+        for name in [name for name in env if command.drop and name.startswith(command.drop)]:
+            del env[name]
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=BACKGROUND_LIMIT_S,
+            )
+            self._results[key] = Finished(done.returncode, done.stdout, done.stderr, tmp)
+        except subprocess.TimeoutExpired as error:
+            self._results[key] = Finished(-9, str(error.stdout), f"timed out: {error}", tmp)
+        finally:
+            self._done[key].set()
+
+    def result(self, key: str, command: Command) -> Finished:
+        if key not in self._commands:  # not selected at the start (run alone, or -k later)
+            self._commands[key], self._done[key] = command, threading.Event()
+            self._run(key)
+        elif self._take(key) is not None:
+            self._run(key)
+        self._done[key].wait()
+        return self._results[key]
+
+
+def background_command(item: pytest.Item) -> Command | None:
+    """The `Command` a test declared in its module's BACKGROUND, if any."""
+    declared = getattr(getattr(item, "module", None), "BACKGROUND", {})
+    return declared.get(getattr(item, "originalname", None))
+
+
+def background_key(item: pytest.Item) -> str:
+    return f"{item.nodeid.split('::')[0]}::{getattr(item, 'originalname', item.name)}"
+
+
+@pytest.fixture(scope="session")
+def background_lane(tmp_path_factory: pytest.TempPathFactory) -> BackgroundLane:
+    return BackgroundLane(tmp_path_factory)
+
+
+@pytest.fixture
+def background_run(request: pytest.FixtureRequest, background_lane: BackgroundLane) -> Finished:
+    """The result of the test's own `Command` (its module's BACKGROUND[test name])."""
+    name = getattr(request.node, "originalname", request.node.name)
+    return background_lane.result(background_key(request.node), request.module.BACKGROUND[name])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def start_background_work(request: pytest.FixtureRequest) -> None:
+    """At the session's start, without waiting for them: the app server the first selected
+    module that serves asks for (by its APP_ENV as collected; one filled in later starts when
+    asked), and, in the background lane, the others, then the selected tests' `Command`s."""
+    wanted: list[dict[str, str]] = []
+    for item in request.session.items:
+        settings = dict(getattr(item.module, "APP_ENV", {})) if uses_an_app_server(item) else None
+        if settings is not None and settings not in wanted:
+            wanted.append(settings)
+    commands = {background_key(item): background_command(item) for item in request.session.items}
+    commands = {key: command for key, command in commands.items() if command is not None}
+    servers = request.getfixturevalue("app_servers") if wanted else None
+    if servers is not None:
+        servers.start(wanted[0])
+    if wanted[1:] or commands:  # the first server ready before the next starts, and so on
+        in_turn = [partial(servers.start, settings) for settings in wanted]
+        request.getfixturevalue("background_lane").start(in_turn, commands)
+
+
 @pytest.fixture(scope="module")
-def app_url(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    pretrained_dir: Path,
-    interpret_cache_dir: Path,
-) -> Iterator[str]:
-    """`python app.py` on a free loopback port, offline, with the test weights and examples;
-    a test module's APP_ENV dict adds environment variables. Nothing outside the session's
-    folders is read for test images (an empty INTERPRET_CIFAR10_ROOT: no downloaded copy)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERPRET_", "GRADIO_"))}
-    env.pop("SPACE_ID", None)
-    env.update(
-        INTERPRET_WEIGHTS=str(pretrained_dir),
-        INTERPRET_MODEL_REPO="",
-        INTERPRET_CACHE_DIR=str(interpret_cache_dir),
-        INTERPRET_CIFAR10_ROOT=str(tmp_path_factory.mktemp("no-cifar10-copy")),
-        HF_HUB_OFFLINE="1",
-        GRADIO_TEMP_DIR=str(tmp_path_factory.mktemp("gradio")),
-    )
-    env.update(getattr(request.module, "APP_ENV", {}))
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    with running_app(env, ROOT, log) as url:
-        yield url
+def app_url(request: pytest.FixtureRequest, app_servers: AppServers) -> str:
+    """The URL of a `python app.py` serving this module: the session's shared server, or, for a
+    module whose APP_ENV dict sets something else (a test set, ...), the session's server with
+    those settings (shared with any other module that sets the same)."""
+    return app_servers.url(getattr(request.module, "APP_ENV", {}))
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str):
+    """A gradio_client on this module's app (telemetry off: conftest's environment)."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False, analytics_enabled=False)
+
+
+def refusal(client, api_name: str, *args, **kwargs) -> str:
+    """The message the client gets for a refused request, which must be the app's own words:
+    not Gradio's generic error, no traceback."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as caught:
+        client.predict(*args, **kwargs, api_name=api_name)
+    message = str(caught.value)
+    for foreign in ("upstream", "preprocess", "Traceback"):
+        assert foreign not in message, message
+    return message
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Headless Chromium for a module's browser tests (skips without Playwright or Chromium);
+    closed with the module, before the event loop it runs on could meet another test's."""
+    from chromium import launched
+
+    yield from launched()
 
 
 # ------------------------------------------------------------- a stand-in for the Hub
@@ -259,7 +550,8 @@ class _HubStandInHandler(BaseHTTPRequestHandler):
 
 def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
     """`server` answering from a thread for as long as the caller holds it (a fixture's body)."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop's next look (0.5 s by default), per test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
