@@ -13,8 +13,6 @@ the trained weights share one copy per pytest session.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +23,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # importable from any working directory, like the scripts
     sys.path.insert(0, str(REPO))
+
+from script_runs import run_script  # noqa: E402
 
 from interpret.core.model import CLASSES  # noqa: E402
 
@@ -73,21 +73,6 @@ def write_imagefolder(root: Path, seed: int = 0) -> Path:
             for number in range(count):
                 synthetic_image(label, rng).save(folder / f"{number:04d}.{suffix}")
     return root
-
-
-def run_script(name: str, *args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run scripts/<name> as a user would, offline; fail the test on a non-zero exit.
-
-    The working directory is the repository root, as in the README's commands, whatever the
-    directory pytest was started from.
-    """
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "INTERPRET_MODEL_REPO": ""}
-    command = [sys.executable, f"scripts/{name}", *map(str, args)]
-    done = subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 def synthetic_cifar10(factory: pytest.TempPathFactory) -> Path:

@@ -1,12 +1,14 @@
 """The Test set endpoints on the full CIFAR-10 test set (INTERPRET_CIFAR10_DIR set to
 ../shared/cifar10/test; skipped cleanly without it), through the real gradio_client: the
-matrix against scripts/evaluate.py run on the same images and weights, pages against the
-matrix, /strategies against the library, and the index of /browse as the index of /sample.
+matrix equal to the library's on the same images and weights (and so to scripts/evaluate.py's:
+tests/interpret/dataset/test_browse.py), pages against the matrix, /strategies against the
+library, and the index of /browse as the index of /sample.
+
+The server is the session's with that setting, shared with tests/browser/test_browser_testset.py.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -15,7 +17,6 @@ import pytest
 from conftest import ROOT, SHARED
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from synthetic_data import run_script
 
 from interpret import CLASSES, load_model
 from interpret.dataset.browse import browse, confusion
@@ -33,36 +34,6 @@ SIZE = 10_000
 WEIGHTS = {"retrained": ROOT / "weights", "tutorial": ROOT / "weights" / "tutorial"}
 
 
-@pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False)
-
-
-@pytest.fixture(scope="module")
-def evaluated() -> dict:
-    """scripts/evaluate.py on ../shared/cifar10: the shipped weights, then the tutorial's."""
-    output = run_script(
-        "evaluate.py",
-        "--data-dir",
-        FULL,
-        "--weights",
-        ROOT / "weights",
-        "--reference",
-        ROOT / "weights" / "tutorial",
-        "--json",
-        timeout=600,
-    ).stdout
-    return json.loads(output)
-
-
-def near_ties(probabilities: np.ndarray) -> int:
-    """Images whose top two classes are within float32 rounding: their argmax may differ
-    between two correct float32 implementations (tests/interpret/dataset/test_browse.py, the
-    same rule)."""
-    top2 = np.sort(probabilities, axis=1)[:, -2:]
-    return int((top2[:, 1] - top2[:, 0] <= 1e-5).sum())
-
-
 def test_models_measure_the_apps_model_on_the_full_set(client: Client) -> None:
     rows = {row["name"]: row for row in client.predict(api_name="/models")}
     assert list(rows) == ["default", "retrained", "tutorial"]
@@ -71,23 +42,18 @@ def test_models_measure_the_apps_model_on_the_full_set(client: Client) -> None:
     assert rows["default"]["accuracy_source"] == "measured on the CIFAR-10 test set (10,000 images)"
 
 
-@pytest.mark.parametrize(("name", "result"), [("retrained", 0), ("tutorial", 1)])
-def test_confusion_equals_evaluate_py(
-    client: Client, evaluated: dict, full_test_set, name: str, result: int, tmp_path: Path
+@pytest.mark.parametrize("name", ["retrained", "tutorial"])
+def test_confusion_equals_the_librarys(
+    client: Client, full_test_set, name: str, library_cache_dir: Path
 ) -> None:
     served = client.predict(name, api_name="/confusion")
-    script = evaluated["results"][result]
     assert served["total"] == np.asarray(served["matrix"]).sum() == SIZE
-    assert evaluated["num_images"] == SIZE
     assert served["test_set"]["full"] and served["test_set"]["reason"] is None
     net = load_model(WEIGHTS[name], device="cpu")
-    ours = predict_test_set(net, full_test_set, cache_dir=tmp_path)
-    assert served["matrix"] == confusion(ours)["matrix"]  # the library's, exactly
-    differ = np.abs(np.asarray(served["matrix"]) - np.asarray(script["confusion"])).sum()
-    assert differ <= 2 * near_ties(ours.probabilities)  # none here: equal
-    if differ == 0:
-        assert served["accuracy"] == script["top1"]
-    assert served["per_class_accuracy"] == pytest.approx(script["per_class"])
+    expected = confusion(predict_test_set(net, full_test_set, cache_dir=library_cache_dir))
+    assert served["matrix"] == expected["matrix"]  # the library's, exactly
+    assert served["accuracy"] == expected["accuracy"]
+    assert served["per_class_accuracy"] == expected["per_class_accuracy"]
 
 
 def test_browse_agrees_with_the_matrix(client: Client) -> None:
@@ -115,13 +81,13 @@ def test_browse_agrees_with_the_matrix(client: Client) -> None:
 
 
 def test_browse_pages_are_the_librarys_and_index_like_sample(
-    client: Client, full_test_set, tmp_path: Path
+    client: Client, full_test_set, library_cache_dir: Path
 ) -> None:
     served = client.predict(
         "cat", "dog", "all", "least confident first", 2, "retrained", api_name="/browse"
     )
     net = load_model(WEIGHTS["retrained"], device="cpu")
-    predicted = predict_test_set(net, full_test_set, cache_dir=tmp_path)
+    predicted = predict_test_set(net, full_test_set, cache_dir=library_cache_dir)
     expected = browse(predicted, "cat", "dog", "all", "least confident first", 2)
     assert [i["index"] for i in served["items"]] == [i["index"] for i in expected["items"]]
     assert (served["total"], served["pages"]) == (expected["total"], expected["pages"])
@@ -132,11 +98,15 @@ def test_browse_pages_are_the_librarys_and_index_like_sample(
         assert source == f"the CIFAR-10 test set (10,000 images), image #{index}: true label cat"
 
 
-def test_strategies_equal_the_librarys(client: Client, full_test_set, tmp_path: Path) -> None:
+def test_strategies_equal_the_librarys(
+    client: Client, full_test_set, library_cache_dir: Path
+) -> None:
     """One class, its 1,000 images: the app's clusters are the library's, recomputed here."""
     served = client.predict("horse", "retrained", api_name="/strategies")
     net = load_model(ROOT / "weights", device="cpu")
-    expected = class_strategies(net, full_test_set, "horse", cache_dir=tmp_path, use_cache=False)
+    expected = class_strategies(
+        net, full_test_set, "horse", cache_dir=library_cache_dir, use_cache=False
+    )
     assert served == {**expected.to_dict(), "model": "retrained"}
     assert served["images"] == 1000 == sum(cluster["size"] for cluster in served["clusters"])
     assert len(served["clusters"]) >= 2 and served["reason"] is None

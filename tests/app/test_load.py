@@ -1,32 +1,30 @@
-"""The load test, shortened for CI: 8 clients, 24 cheap requests, every answer checked.
+"""scripts/load_test.py, shortened for CI, in this process: its load on the session's shared
+app server (`--url`: 4 clients, 8 cheap requests, every answer checked against the library,
+the server's memory bounded), and a check that its comparison really catches an answer meant
+for another request. (A full queue: tests/app/test_app_queue.py.)
 
 The full run (16 clients, 200 requests, the queue burst) is `python scripts/load_test.py`;
-its figures are in the README. Here the script runs as a user would run it, on the test
-weights, plus a check that its comparison really catches an answer meant for another request.
+its figures are in the README.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ROOT, example
+from conftest import example
+from script_runs import load_script
 
 from interpret import CLASSES, explain, load_model
 from interpret.explain import input_card
 
-SCRIPT = ROOT / "scripts" / "load_test.py"
-
-# A bound against hangs, not a speed claim: the run takes ~40 s on 2 busy cores (load
-# average 5); its latencies and throughput are printed as figures, never asserted.
+# A bound against hangs, not a speed claim: each run takes seconds here; its latencies and
+# throughput are printed as figures, never asserted.
 RUN_BUDGET_S = 480
 pytestmark = pytest.mark.timeout(RUN_BUDGET_S + 120)
 
@@ -35,11 +33,7 @@ pytestmark = pytest.mark.timeout(RUN_BUDGET_S + 120)
 def load_test() -> Iterator[ModuleType]:
     """The script as a module; its import sets loopback-only variables, undone afterwards."""
     saved = dict(os.environ)
-    spec = importlib.util.spec_from_file_location("load_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
+    module = load_script("load_test.py")
     os.environ.clear()
     os.environ.update(saved)
     yield module
@@ -95,32 +89,43 @@ def test_the_check_catches_an_answer_for_another_request(
     assert not any("saliency image differs" in problem for problem in wrong), wrong
 
 
+@pytest.fixture
+def environment_kept() -> Iterator[None]:
+    """The script sets variables for the process it runs in (INTERPRET_MODEL_REPO...): undone."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.mark.slow
-def test_short_load_run_has_no_failure_no_mismatch_and_bounded_memory(
+def test_a_short_load_has_no_failure_no_mismatch_and_bounded_memory(
+    load_test: ModuleType,
+    app_url: str,
     pretrained_dir: Path,
+    environment_kept: None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    command = [
-        sys.executable,
-        str(SCRIPT),
-        "--clients=8",
-        "--requests=24",
-        "--cheap",
-        "--no-queue-check",  # tests/app/test_app.py checks the full queue
-        f"--weights={pretrained_dir}",
-        f"--max-seconds={RUN_BUDGET_S}",
-        "--json",
-    ]
-    done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_BUDGET_S + 60
+    """As a user runs it against a running app: `--url` and the weights that app serves."""
+    status = load_test.main(
+        [
+            f"--url={app_url}",
+            f"--weights={pretrained_dir}",
+            "--clients=4",
+            "--requests=8",
+            "--cheap",
+            f"--max-seconds={RUN_BUDGET_S}",
+            "--json",
+        ]
     )
-    assert done.stdout, done.stderr
-    report = json.loads(done.stdout)
-    assert done.returncode == 0, done.stderr
+    printed = capsys.readouterr()
+    report = json.loads(printed.out)
+    assert status == 0, printed.err
     assert report["ok"] and report["problems"] == []
     load = report["load"]
-    assert load["requests_done"] == 24
-    assert load["failures"] == 0 and load["mismatches"] == 0, done.stderr
+    assert load["requests_done"] == 8
+    assert load["failures"] == 0 and load["mismatches"] == 0, printed.err
     assert report["warmup"]["failures"] == 0 and report["warmup"]["mismatches"] == 0
     assert report["memory"]["growth_pct"] <= 20
     assert report["weights"] == load_model(pretrained_dir).weights_source
-    print(done.stderr)
+    print(printed.err)

@@ -1,4 +1,6 @@
-"""scripts/bench.py end to end, on one image: its JSON report, as a user would run it.
+"""scripts/bench.py end to end, on one image: its JSON report, as a user runs it (with --app it
+starts `python app.py` and scripts/gradio_floor.py itself). Both runs are processes of their
+own, run in conftest's background lane while other tests run.
 
 Its speed figures are reported, not asserted (a busy machine changes them); what is asserted
 is the report's shape, its exactness verdicts, and that it fails when a map breaks the
@@ -9,42 +11,49 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import ROOT, Command, Finished
 
-REPO = Path(__file__).resolve().parents[2]
-METHODS = {"saliency", "integrated_gradients", "ig_smoothgrad_sq", "deeplift"}
-
-
-def run_bench(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench.py"), *args, "--json"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+BENCHED = {"saliency", "integrated_gradients", "ig_smoothgrad_sq", "deeplift"}
+ONE_IMAGE = ("--images", "1", "--repeats", "1", "--weights", "weights", "--json")
+# A library whose Integrated Gradients maps are 0.1 % off, loaded before the bench's imports.
+OFF_BY_A_THOUSANDTH = b"""\
+import dataclasses
+from interpret.attribution import methods
+run = methods.METHODS['integrated_gradients'].run
+def off(*args):
+    maps, delta = run(*args)
+    return maps * 1.001, delta
+methods.METHODS['integrated_gradients'] = dataclasses.replace(
+    methods.METHODS['integrated_gradients'], run=off)
+"""
+BACKGROUND = {
+    "test_bench_reports_ratio_exactness_batch_and_app_figures": Command(
+        (sys.executable, "scripts/bench.py", *ONE_IMAGE, "--batch", "2", "--app")
+    ),
+    "test_bench_exits_non_zero_when_a_map_breaks_the_contract": Command(
+        (sys.executable, "scripts/bench.py", *ONE_IMAGE),
+        env={"PYTHONPATH": f"{{tmp}}{os.pathsep}{ROOT}"},
+        files={"sitecustomize.py": OFF_BY_A_THOUSANDTH},
+    ),
+}
 
 
 @pytest.mark.slow
-def test_bench_reports_ratio_exactness_batch_and_app_figures() -> None:
-    weights = str(REPO / "weights")
-    args = ("--images", "1", "--repeats", "1", "--batch", "2", "--weights", weights, "--app")
-    completed = run_bench(*args)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    report = json.loads(completed.stdout)
+def test_bench_reports_ratio_exactness_batch_and_app_figures(background_run: Finished) -> None:
+    assert background_run.returncode == 0, background_run.stderr[-2000:]
+    report = json.loads(background_run.stdout)
     assert report["contract_holds"] is True
-    assert {row["method"] for row in report["exactness"]} == METHODS
+    assert {row["method"] for row in report["exactness"]} == BENCHED
     for row in report["exactness"]:
         for side in ("tutorial", "interpret"):
             verdict = row[side]
             assert verdict["holds"] and verdict["residual"] <= 1e-5
             assert verdict["tie_flips"] == 0 or verdict["error"] > verdict["residual"]
     for side in ("tutorial", "interpret"):
-        assert set(report["error_vs_exact"][side]) == METHODS
+        assert set(report["error_vs_exact"][side]) == BENCHED
     assert report["ratio"] > 0 and "freed memory retained" in report["machine"]
     assert report["batch_size"] == 2
     assert report["batch_per_image_s"] > 0 and report["single_per_image_s"] > 0
@@ -56,25 +65,10 @@ def test_bench_reports_ratio_exactness_batch_and_app_figures() -> None:
 
 
 @pytest.mark.slow
-def test_bench_exits_non_zero_when_a_map_breaks_the_contract(tmp_path: Path) -> None:
+def test_bench_exits_non_zero_when_a_map_breaks_the_contract(background_run: Finished) -> None:
     """A library whose maps are 0.1 % off: the bench says so and fails."""
-    shim = tmp_path / "sitecustomize.py"
-    shim.write_text(
-        "import dataclasses\n"
-        "from interpret.attribution import methods\n"
-        "run = methods.METHODS['integrated_gradients'].run\n"
-        "def off(*args):\n"
-        "    maps, delta = run(*args)\n"
-        "    return maps * 1.001, delta\n"
-        "methods.METHODS['integrated_gradients'] = dataclasses.replace(\n"
-        "    methods.METHODS['integrated_gradients'], run=off)\n"
-    )
-    path = os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")])
-    completed = run_bench(
-        "--images", "1", "--repeats", "1", "--weights", str(REPO / "weights"), PYTHONPATH=path
-    )
-    assert completed.returncode == 1, completed.stderr[-2000:]
-    report = json.loads(completed.stdout)
+    assert background_run.returncode == 1, background_run.stderr[-2000:]
+    report = json.loads(background_run.stdout)
     assert report["contract_holds"] is False
     broken = [row for row in report["exactness"] if not row["interpret"]["holds"]]
     assert [row["method"] for row in broken] == ["integrated_gradients"]

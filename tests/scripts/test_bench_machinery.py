@@ -7,21 +7,16 @@ whose two extra processes measure what tests/interpret/core/test_memory.py alrea
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
-from conftest import ROOT
+from script_runs import load_script
 
 ROW = re.compile(r"^\| (\S[^|]*) \| quiet \| ([\d,.]+) \| ([\d,.]+) \| [\d.]+ \|", re.M)
 
 
 def test_every_row_runs_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "bench_machinery", ROOT / "scripts" / "bench_machinery.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("bench_machinery.py")
     bench.main(
         [
             "--repeats",

@@ -13,30 +13,46 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
+import io
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, HubStandIn, _HubStandInHandler, example, running_app, serving
+from conftest import (
+    ROOT,
+    SHARED,
+    AppProcess,
+    HubStandIn,
+    _HubStandInHandler,
+    app_environment,
+    example,
+    serving,
+    use_hub,
+)
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from synthetic_data import run_script, synthetic_cifar10
+from script_runs import load_script, run_main
+from synthetic_data import synthetic_cifar10
 
 from interpret import explain, load_model
+from interpret.core.weights import DEFAULT_REPO
 
-# The app samples from a full test set of its own (a synthetic ImageFolder in the session's
-# temp folder), so a location string of `interpret.dataset.sampler` would show up here if it leaked.
-APP_ENV: dict[str, str] = {}
+# The app samples from a configured test set folder, so a location string of
+# `interpret.dataset.sampler` would show up here if it leaked: ../shared's CIFAR-10 test set
+# where there is one (the session's server with that setting, shared with the full-test-set
+# modules), else a synthetic ImageFolder of 100 images in the session's temp folder.
+FULL = SHARED / "cifar10" / "test"
+APP_ENV: dict[str, str] = {"INTERPRET_CIFAR10_DIR": str(FULL)} if FULL.is_dir() else {}
 CHEAP = {"n_steps": 4, "nt_samples": 2}
 # Absolute paths inside a text: a slash not preceded by a word character, a dot or a slash and
 # not followed by one (so not "1/2", "host:7860/route" or the "//" of "http://host"), then path
@@ -45,11 +61,11 @@ ABSOLUTE = re.compile(r"(?<![\w./-])/(?!/)[\w.@+=~-]+(?:/[\w.@+=~-]*)*")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def full_test_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def configured_test_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Set before conftest's `app_url` starts the app (module-scoped autouse fixtures first)."""
-    root = synthetic_cifar10(tmp_path_factory)
-    APP_ENV["INTERPRET_CIFAR10_DIR"] = str(root)
-    return root
+    if "INTERPRET_CIFAR10_DIR" not in APP_ENV:
+        APP_ENV["INTERPRET_CIFAR10_DIR"] = str(synthetic_cifar10(tmp_path_factory))
+    return Path(APP_ENV["INTERPRET_CIFAR10_DIR"])
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +124,12 @@ class LeakCheck:
 
 @pytest.fixture(scope="module")
 def leak_check(
-    tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path, full_test_set: Path
+    tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path, configured_test_set: Path
 ) -> LeakCheck:
     base = tmp_path_factory.getbasetemp()
     gradio_caches = sorted(base.glob("gradio*"))  # conftest's GRADIO_TEMP_DIR for app_url
     assert gradio_caches, f"no Gradio cache folder under {base}"
-    forbidden = [ROOT, pretrained_dir, full_test_set, Path.home(), Path(sys.prefix)]
+    forbidden = [ROOT, pretrained_dir, configured_test_set, Path.home(), Path(sys.prefix)]
     return LeakCheck(forbidden, gradio_caches)
 
 
@@ -137,7 +153,8 @@ def test_no_client_visible_value_names_a_server_directory(
     for index in (3, None):  # by index, and random
         sample = raw_client.predict(index, api_name="/sample")
         leak_check.check(f"/sample({index})", sample)
-        assert "100 CIFAR-10 test images" in sample[2], sample  # the configured set
+        configured = "(10,000 images)" if FULL.is_dir() else "100 CIFAR-10 test images"
+        assert configured in sample[2], sample  # the configured set
 
     for bad, words in [("not-an-image.png", "This image can't be used"), ("index", "test image")]:
         with pytest.raises(AppError) as refused:
@@ -182,7 +199,7 @@ def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
 # ------------------------------------------------------------- scripts/deploy_space.py
 
 SCRIPT = ROOT / "scripts" / "deploy_space.py"
-# What the Space needs, by the issue's list; everything else in the project stays home.
+# What the Space needs to run the app and show its README; everything else stays home.
 SHIPPED_TOP = {"app.py", "README.md", "requirements.txt", ".gitattributes"}
 SHIPPED_FOLDERS = ("interpret/", "ui/", "weights/", "examples/")
 # The README's images, read here with a plainer pattern than the script's (Markdown only).
@@ -190,11 +207,7 @@ README_IMAGES = set(re.findall(r"!\[[^\]]*\]\((docs/[^)\s]+)", (ROOT / "README.m
 
 
 def load_deploy() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("deploy_space", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("deploy_space.py")
 
 
 def expected_space_files() -> set[str]:
@@ -212,10 +225,10 @@ def expected_space_files() -> set[str]:
 
 @pytest.fixture(scope="module")
 def space_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`deploy_space.py OWNER/NAME --dry-run DIR`, run as a user runs it (offline)."""
+    """`deploy_space.py OWNER/NAME --dry-run DIR` (its main, here: tests/script_runs.py)."""
     tree = tmp_path_factory.mktemp("space") / "tree"
-    done = run_script("deploy_space.py", "owner/space", "--dry-run", tree)
-    assert f"wrote {len(expected_space_files())} files to {tree}" in done.stdout, done.stdout
+    _, printed = run_main("deploy_space.py", "owner/space", "--dry-run", tree)
+    assert f"wrote {len(expected_space_files())} files to {tree}" in printed, printed
     return tree
 
 
@@ -325,35 +338,57 @@ def test_the_project_front_matter_is_ready() -> None:
 
 
 @pytest.mark.slow
-def test_the_dry_run_tree_serves_explanations_on_its_own(space_tree: Path, tmp_path: Path) -> None:
-    """`python app.py` from the tree alone: no project beside it, no ../shared, no network; a
-    real /explain through gradio_client equals the library's answer on the tree's weights."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("INTERPRET_", "GRADIO_")) and k not in ("PYTHONPATH", "SPACE_ID")
-    }
-    env.update(HF_HUB_OFFLINE="1", GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
-    # The tree's packages are the ones imported (the project is not installed anywhere).
-    origin = subprocess.run(
-        [sys.executable, "-c", "import interpret, ui; print(interpret.__file__, ui.__file__)"],
-        cwd=space_tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert all(Path(path).is_relative_to(space_tree) for path in origin), origin
-    with running_app(env, space_tree, tmp_path / "app.log") as url:
-        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+def test_the_dry_run_tree_starts_as_a_space_does_and_serves_explanations_on_its_own(
+    space_tree: Path, tmp_path: Path, hub_stand_in: HubStandIn
+) -> None:
+    """`python app.py` from the tree alone: no project beside it, no ../shared, nothing beyond
+    loopback. As on a Space today, nothing is configured and the Hub answers without the
+    default repo (404 with X-Error-Code: RepoNotFound, as huggingface.co answers): the app
+    looks once, starts on its shipped weights and its log says why in one line. A real
+    /explain through gradio_client then equals the library's answer on the tree's weights."""
+    env = app_environment(
+        HF_ENDPOINT=hub_stand_in.endpoint,
+        HF_HUB_CACHE=str(tmp_path / "hub-cache"),
+        GRADIO_TEMP_DIR=str(tmp_path / "gradio"),
+    )
+    for name in ("PYTHONPATH", "HF_HUB_OFFLINE"):
+        env.pop(name, None)
+    log = tmp_path / "app.log"
+    app = AppProcess(env, space_tree, log)  # starts; checked below once the origin is
+    try:
+        # The tree's packages are the ones imported (the project is not installed anywhere).
+        origin = subprocess.run(
+            [sys.executable, "-c", "import interpret, ui; print(interpret.__file__, ui.__file__)"],
+            cwd=space_tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert all(Path(path).is_relative_to(space_tree) for path in origin), origin
+        client = Client(app.ready(), verbose=False, download_files=str(tmp_path / "downloads"))
         image = space_tree / "examples" / "cifar10_03_0.png"
         gallery, label, details = client.predict(
             handle_file(str(image)), api_name="/explain", **CHEAP
         )
-    log = (tmp_path / "app.log").read_text()
+    finally:
+        app.stop()
+    lines = log.read_text().splitlines()
+    warnings = [line for line in lines if " WARNING " in line]
+    reason = (
+        f"hub:{DEFAULT_REPO}@main: repository not found on the Hub "
+        f"({hub_stand_in.endpoint}; a private one needs HF_TOKEN)"
+    )
+    assert len(warnings) == 1, lines
+    assert warnings[0].endswith(f"Using the shipped weights in {space_tree / 'weights'}: {reason}")
+    # One look-up, no retries: a 404 is an answer, not a reason to wait.
+    looked_up = [r for r in hub_stand_in.requests if "/api/models/" in r]
+    assert looked_up == [f"GET /api/models/{DEFAULT_REPO}/revision/main"], looked_up
     model = space_tree / "weights" / "model.safetensors"
     digest = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
-    assert details["weights"] == f"shipped:weights/model.safetensors (sha256 {digest})", log
+    in_use = f"shipped:weights/model.safetensors (sha256 {digest})"
+    assert any(f"Weights in use: {in_use}" in line for line in lines), lines
+    assert details["weights"] == in_use
     expected = explain(load_model(space_tree / "weights"), image, None, None, **CHEAP)
     assert label["label"] == expected.predicted_class
     for (name, p), (got_name, got_p) in zip(expected.top(5), details["top5"]):
@@ -460,37 +495,55 @@ def frozen_project(space_tree: Path, tmp_path: Path) -> Path:
     return project
 
 
+@dataclass
+class Deployed:
+    """What a deploy_space.py run ends with: its exit status, its output, its error line."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def run_deploy(
-    hub: SpaceHubStandIn, tmp_path: Path, *args: str, project: Path = ROOT
-) -> subprocess.CompletedProcess:
-    """deploy_space.py of `project` as a user runs it, huggingface_hub pointed at the stand-in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(
-        HF_ENDPOINT=hub.endpoint,
-        HF_HOME=str(tmp_path / "hf-home"),
-        HF_TOKEN="hf_stand_in_token",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-    )
-    return subprocess.run(
-        [sys.executable, str(project / "scripts" / SCRIPT.name), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    hub: SpaceHubStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *args: str,
+    project: Path = ROOT,
+    token: str | None = "hf_stand_in_token",
+) -> Deployed:
+    """deploy_space.py's `main(args)` in this process, deploying `project`, huggingface_hub
+    pointed at the stand-in, with `token` (None: no token anywhere); an error ends it as the
+    script's process would end: status 1 and its message on stderr."""
+    script = load_script("deploy_space.py")
+    monkeypatch.setattr(script, "ROOT", project)
+    use_hub(monkeypatch, hub.endpoint, tmp_path / "hub-cache")
+    if token is None:
+        monkeypatch.delenv("HF_TOKEN", raising=False)  # and the session's HF_HOME holds none
+    else:
+        monkeypatch.setenv("HF_TOKEN", token)
+    printed = io.StringIO()
+    try:
+        with redirect_stdout(printed):
+            script.main(list(args))
+    except SystemExit as error:
+        return Deployed(1, printed.getvalue(), f"{error.code}\n")
+    return Deployed(0, printed.getvalue(), "")
 
 
 @pytest.mark.slow
 def test_deploy_creates_the_space_and_commits_exactly_the_tree(
-    space_hub: SpaceHubStandIn, space_tree: Path, frozen_project: Path, tmp_path: Path
+    space_hub: SpaceHubStandIn,
+    space_tree: Path,
+    frozen_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The real upload path (huggingface_hub's HfApi over HTTP) against the loopback stand-in:
     a Gradio Space is created, it ends up holding exactly the dry-run tree, byte for byte, and
     the script prints its URL and the commit to pin. A second deploy removes what no longer
     ships and finds the Space already there."""
-    done = run_deploy(space_hub, tmp_path, "owner/space", project=frozen_project)
+    done = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
     assert done.returncode == 0, done.stderr
     assert space_hub.created == [
         {"name": "space", "organization": "owner", "type": "space", "sdk": "gradio"}
@@ -507,7 +560,7 @@ def test_deploy_creates_the_space_and_commits_exactly_the_tree(
     assert f"commit: {oid}  (pin: owner/space@{oid})" in done.stdout, done.stdout
 
     space_hub.spaces["owner/space"]["old_module.py"] = b"left from an earlier deploy"
-    again = run_deploy(space_hub, tmp_path, "owner/space", project=frozen_project)
+    again = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
     assert again.returncode == 0, again.stderr
     assert space_hub.spaces["owner/space"] == shipped
     deleted = [
@@ -517,26 +570,16 @@ def test_deploy_creates_the_space_and_commits_exactly_the_tree(
     assert len(space_hub.created) == 2  # asked again; the 409 "exists" is fine
 
 
-@pytest.mark.slow
 def test_deploy_without_a_usable_token_says_so_in_one_line(
-    space_hub: SpaceHubStandIn, tmp_path: Path
+    space_hub: SpaceHubStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No token: refused before any request. A token the Hub refuses: the Hub's own words."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env |= {"HF_ENDPOINT": space_hub.endpoint, "HF_HOME": str(tmp_path / "no-login")}
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "owner/space"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", token=None)
     assert done.returncode == 1 and space_hub.requests == []
     assert done.stderr == "error: no Hugging Face token: set HF_TOKEN or run `hf auth login`\n"
 
     space_hub.refuse_token = True
-    refused = run_deploy(space_hub, tmp_path, "owner/space")
+    refused = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space")
     assert refused.returncode == 1 and space_hub.spaces == {}
     assert refused.stderr.strip() == (
         "error: the Hub refused the deploy of owner/space (HTTP 401): "

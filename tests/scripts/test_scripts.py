@@ -1,14 +1,15 @@
-"""End-to-end checks of scripts/{train,evaluate,push_to_hub}.py and interpret.dataset.training.
+"""End-to-end checks of scripts/{train,evaluate,push_to_hub,convert_tutorial_checkpoint}.py and
+interpret.dataset.training.
 
-The scripts run as subprocesses (as a user would run them) with the Hub forced offline, on a
-small synthetic CIFAR-10-layout ImageFolder the session writes itself (tests/synthetic_data.py),
-so a fresh clone runs every script end to end. Only the measurement of the shipped weights'
-real accuracy needs the CIFAR-10 copy in ../shared, and skips cleanly where it is absent.
+train.py runs as a user runs it, a process of its own (tests/synthetic_data.py); the others run
+their `main` in this process with the arguments a user types (tests/script_runs.py), with the
+Hub offline, on a small synthetic CIFAR-10-layout ImageFolder the session writes itself, so a
+fresh clone runs every script end to end. Only the measurement of the shipped weights' real
+accuracy needs the CIFAR-10 copy in ../shared, and skips cleanly where it is absent.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -18,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from script_runs import load_script, run_main
 from synthetic_data import (
     EPOCHS,
     MIN_TOP1,
     TEST_PER_CLASS,
     TRAIN_LIMIT,
-    run_script,
     synthetic_cifar10,
     synthetic_image,
     synthetic_weights,
@@ -53,15 +54,6 @@ sys.path.insert(0, str(REPO))
 from interpret.core.model import CLASSES  # noqa: E402
 from interpret.core.weights import load_model  # noqa: E402
 from interpret.dataset import training as data  # noqa: E402
-
-
-def load_script(name: str):
-    """Import scripts/<name> as a module, for the few checks that need its functions."""
-    path = REPO / "scripts" / name
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -121,20 +113,19 @@ def test_train_writes_a_folder_that_learned_the_classes(trained: Path) -> None:
 def test_evaluate_scores_weights_and_reference_on_the_same_images(
     cifar: Path, trained: Path, rolled_reference: Path
 ) -> None:
-    summary = json.loads(
-        run_script(
-            "evaluate.py",
-            "--data-dir",
-            cifar,
-            "--weights",
-            trained,
-            "--reference",
-            rolled_reference,
-            "--device",
-            "cpu",
-            "--json",
-        ).stdout
+    _, printed = run_main(
+        "evaluate.py",
+        "--data-dir",
+        cifar,
+        "--weights",
+        trained,
+        "--reference",
+        rolled_reference,
+        "--device",
+        "cpu",
+        "--json",
     )
+    summary = json.loads(printed)
     metrics = json.loads((trained / "metrics.json").read_text())
     ours, reference = summary["results"]
     confusion = np.array(ours["confusion"])
@@ -170,7 +161,7 @@ def parse_table(text: str) -> dict[str, list[str]]:
 def test_evaluate_text_report_with_a_balanced_limit(
     cifar: Path, trained: Path, rolled_reference: Path
 ) -> None:
-    text = run_script(
+    _, text = run_main(
         "evaluate.py",
         "--data-dir",
         cifar,
@@ -182,7 +173,7 @@ def test_evaluate_text_report_with_a_balanced_limit(
         "cpu",
         "--limit",
         "50",
-    ).stdout
+    )
     assert f"data: CIFAR-10 test set, ImageFolder of JPEGs, {TEST_IMAGES} images; 50 scored" in text
     assert str(cifar.parent) not in text
     assert re.search(r"^\[0\] .*model\.safetensors", text, re.MULTILINE)
@@ -199,22 +190,15 @@ def test_evaluate_text_report_with_a_balanced_limit(
     assert per_class == pytest.approx((100 * ours.diagonal() / 5).tolist(), abs=0.005)
 
 
-def test_evaluate_names_classes_a_small_limit_leaves_out(
-    cifar: Path, trained: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_evaluate_names_classes_a_small_limit_leaves_out(cifar: Path, trained: Path) -> None:
     """--limit 5 scores one image of each of the first five classes; the other five have no
     accuracy, and the text report says so instead of failing."""
-    evaluate = load_script("evaluate.py")
-    threads = torch.get_num_threads()
-    try:  # in-process: main() sets the thread count for this whole pytest process
-        argv = ["--data-dir", str(cifar), "--weights", str(trained), "--device", "cpu"]
-        summary = evaluate.main([*argv, "--limit", "5"])
-    finally:
-        torch.set_num_threads(threads)
+    argv = ["--data-dir", cifar, "--weights", trained, "--device", "cpu", "--limit", "5"]
+    summary, printed = run_main("evaluate.py", *argv)
     (result,) = summary["results"]
     assert summary["num_images"] == 5
     assert [result["per_class"][name] is None for name in CLASSES] == [False] * 5 + [True] * 5
-    table = parse_table(capsys.readouterr().out)
+    table = parse_table(printed)
     assert [table[name] for name in CLASSES[5:]] == [["n/a"]] * 5
     assert table["top-1"] == [f"{100 * result['top1']:.2f}%"]
 
@@ -222,11 +206,10 @@ def test_evaluate_names_classes_a_small_limit_leaves_out(
 @needs_cifar
 def test_shipped_weights_accuracy() -> None:
     """Balanced 2000-image subset (200 per class) as a quick proxy for the >= 74% full score."""
-    summary = json.loads(
-        run_script(
-            "evaluate.py", "--data-dir", CIFAR, "--weights", SHIPPED, "--limit", "2000", "--json"
-        ).stdout
+    _, printed = run_main(
+        "evaluate.py", "--data-dir", CIFAR, "--weights", SHIPPED, "--limit", "2000", "--json"
     )
+    summary = json.loads(printed)
     (result,) = summary["results"]
     assert summary["num_images"] == 2000 and sum(map(sum, result["confusion"])) == 2000
     assert set(result["per_class"]) == set(CLASSES)
@@ -244,7 +227,7 @@ def test_push_dry_run_writes_model_card(trained: Path, tmp_path: Path) -> None:
     metrics["test_per_class"] = {name: 0.5 + i / 100 for i, name in enumerate(CLASSES)}
     (folder / "metrics.json").write_text(json.dumps(metrics))
     out = tmp_path / "staged"
-    run_script("push_to_hub.py", folder, "--repo-id", "someone/net", "--dry-run", out)
+    run_main("push_to_hub.py", folder, "--repo-id", "someone/net", "--dry-run", out)
     assert {p.name for p in out.iterdir()} == {
         "config.json",
         "model.safetensors",
@@ -319,7 +302,7 @@ def test_convert_tutorial_checkpoint_writes_the_same_tensors_its_license_and_no_
     very tensors, the license travels with them, the accuracy is evaluate.py's, and
     metrics.json (shipped to a Space) names its inputs by name, never by directory."""
     out = tmp_path / "converted"
-    run_script(
+    run_main(
         "convert_tutorial_checkpoint.py",
         "--checkpoint", rolled_reference, "--out", out, "--data-dir", cifar,
     )  # fmt: skip
@@ -332,9 +315,8 @@ def test_convert_tutorial_checkpoint_writes_the_same_tensors_its_license_and_no_
     assert all(torch.equal(converted[name], original[name]) for name in original)
     assert "BSD 3-Clause License" in (out / "LICENSE").read_text()
     metrics = json.loads((out / "metrics.json").read_text())
-    evaluated = json.loads(
-        run_script("evaluate.py", "--data-dir", cifar, "--weights", out, "--json").stdout
-    )["results"][0]
+    _, printed = run_main("evaluate.py", "--data-dir", cifar, "--weights", out, "--json")
+    evaluated = json.loads(printed)["results"][0]
     assert metrics["test_top1"] == evaluated["top1"]
     assert metrics["command"] == (
         "python scripts/convert_tutorial_checkpoint.py --checkpoint rolled.pt "

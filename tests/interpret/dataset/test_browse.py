@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, SHARED
-from synthetic_data import run_script, synthetic_cifar10
+from script_runs import run_main
+from synthetic_data import synthetic_cifar10
 
 from interpret import CLASSES, explain_batch, load_model
 from interpret.core.disk_cache import save_arrays
@@ -36,13 +37,6 @@ def fresh_process_memory():
 @pytest.fixture(scope="module")
 def tutorial_net():
     return load_model(ROOT / "weights" / "tutorial", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def full_set() -> testset.ImageSet:
-    if not FULL.is_dir():
-        pytest.skip(f"no CIFAR-10 copy at {FULL}")
-    return testset.open_local(FULL)
 
 
 def explained(net, images: np.ndarray) -> np.ndarray:
@@ -73,10 +67,12 @@ def test_predictions_equal_explain_on_the_bundled_images(shipped_net, tmp_path: 
     assert np.array_equal(result.confidence, result.probabilities.max(axis=1))
 
 
-def test_predictions_equal_explain_on_50_images_of_the_full_set(shipped_net, full_set, tmp_path):
-    result = predict_test_set(shipped_net, full_set, cache_dir=tmp_path)
-    picked = random.Random(0).sample(range(len(full_set)), 50)
-    theirs = explained(shipped_net, full_set.images[picked])
+def test_predictions_equal_explain_on_50_images_of_the_full_set(
+    shipped_net, full_test_set, library_cache_dir
+):
+    result = predict_test_set(shipped_net, full_test_set, cache_dir=library_cache_dir)
+    picked = random.Random(0).sample(range(len(full_test_set)), 50)
+    theirs = explained(shipped_net, full_test_set.images[picked])
     assert_same_predictions(result.probabilities[picked], theirs)
 
 
@@ -151,10 +147,11 @@ def test_cache_key_is_the_weights_and_the_pixels(shipped_net, tutorial_net, tmp_
 
 
 def evaluate_script(data_dir: Path, *weights: Path) -> dict:
+    """scripts/evaluate.py's JSON report (its main, run here: tests/script_runs.py)."""
     args = ["--data-dir", data_dir, "--weights", weights[0], "--json"]
     if len(weights) > 1:
         args += ["--reference", weights[1]]
-    return json.loads(run_script("evaluate.py", *args, timeout=600).stdout)
+    return json.loads(run_main("evaluate.py", *args)[1])
 
 
 def near_ties(result) -> int:
@@ -162,8 +159,8 @@ def near_ties(result) -> int:
     return int((top2[:, 1] - top2[:, 0] <= 1e-5).sum())
 
 
-def check_against_evaluate(net, data: testset.ImageSet, script_result: dict, tmp_path) -> None:
-    result = predict_test_set(net, data, cache_dir=tmp_path)
+def check_against_evaluate(net, data: testset.ImageSet, script_result: dict, cache: Path) -> None:
+    result = predict_test_set(net, data, cache_dir=cache)
     matrix = confusion(result)
     ours, theirs = np.array(matrix["matrix"]), np.array(script_result["confusion"])
     # Exactly equal but for images whose top two classes tie to float32 rounding (none here).
@@ -187,11 +184,11 @@ def test_confusion_equals_evaluate_on_a_synthetic_imagefolder(
 @needs_full
 @pytest.mark.slow
 def test_confusion_equals_evaluate_on_the_full_test_set(
-    full_set, shipped_net, tutorial_net, tmp_path
+    full_test_set, shipped_net, tutorial_net, library_cache_dir
 ) -> None:
     summary = evaluate_script(FULL, ROOT / "weights", ROOT / "weights" / "tutorial")
-    check_against_evaluate(shipped_net, full_set, summary["results"][0], tmp_path)
-    check_against_evaluate(tutorial_net, full_set, summary["results"][1], tmp_path)
+    check_against_evaluate(shipped_net, full_test_set, summary["results"][0], library_cache_dir)
+    check_against_evaluate(tutorial_net, full_test_set, summary["results"][1], library_cache_dir)
 
 
 def test_confusion_matrix_counts_each_image_once(shipped_net, tmp_path) -> None:
@@ -214,10 +211,14 @@ DATA: dict[str, testset.ImageSet] = {}  # the set behind each prediction fixture
 
 
 @pytest.fixture(params=["bundled", "full"])
-def predictions(request, shipped_net, tmp_path):
-    data = testset.bundled() if request.param == "bundled" else request.getfixturevalue("full_set")
+def predictions(request, shipped_net, library_cache_dir):
+    data = (
+        testset.bundled()
+        if request.param == "bundled"
+        else request.getfixturevalue("full_test_set")
+    )
     DATA[data.fingerprint] = data
-    return predict_test_set(shipped_net, data, cache_dir=tmp_path)
+    return predict_test_set(shipped_net, data, cache_dir=library_cache_dir)
 
 
 def test_browse_totals_agree_with_the_confusion_matrix(predictions) -> None:
@@ -312,9 +313,9 @@ def test_empty_selection_is_one_empty_page(shipped_net, tmp_path) -> None:
     assert (page["total"], page["page"], page["pages"], page["items"]) == (0, 1, 1, [])
 
 
-def test_disagreements_between_two_models(predictions, tutorial_net, tmp_path) -> None:
+def test_disagreements_between_two_models(predictions, tutorial_net, library_cache_dir) -> None:
     data = DATA[predictions.dataset]
-    other = predict_test_set(tutorial_net, data, cache_dir=tmp_path)
+    other = predict_test_set(tutorial_net, data, cache_dir=library_cache_dir)
     ours, theirs, labels = predictions.predicted, other.predicted, predictions.labels
     differ = ours != theirs
     everything = every_disagreement(predictions, other)
@@ -334,9 +335,10 @@ def test_disagreements_between_two_models(predictions, tutorial_net, tmp_path) -
     assert parts["first right"] == int((differ & (ours == labels)).sum())
     assert parts["second right"] == int((differ & (theirs == labels)).sum())
     assert sum(parts.values()) == differ.sum()
+    cache = library_cache_dir
     another_set = testset.ImageSet(data.images[:10], data.labels[:10], "x", "y")
     with pytest.raises(BrowseError, match="different test sets"):
-        disagreements(predictions, predict_test_set(tutorial_net, another_set, cache_dir=tmp_path))
+        disagreements(predictions, predict_test_set(tutorial_net, another_set, cache_dir=cache))
 
 
 def every_disagreement(first, second) -> list[dict]:
