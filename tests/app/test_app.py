@@ -1,7 +1,9 @@
-"""End to end: `python app.py` in a subprocess, driven through the real gradio_client.
+"""The app's Explain endpoints end to end: the session's `python app.py` (conftest's shared
+server) driven through the real gradio_client. The documented and frozen API, /sample,
+/predict and /explain against the library, and refusals of bad uploads, settings and indices
+in the app's own words, after which the server keeps serving.
 
-Most calls use nt_samples=4 to stay fast; one uses every default. Errors must reach the client
-in the app's own words, and the server must keep serving afterwards.
+Most calls use nt_samples=4 to stay fast; one uses every default.
 """
 
 from __future__ import annotations
@@ -12,14 +14,11 @@ from pathlib import Path
 
 import gradio
 import gradio_client
-import httpx
 import numpy as np
 import pytest
 import torch
-from conftest import example
+from conftest import example, refusal
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
-from gradio_client.utils import QueueError
 from PIL import Image
 
 from interpret import CLASSES, DEFAULT_METHODS, METHODS, explain, load_model
@@ -46,14 +45,6 @@ EXPLAIN_PARAMETERS = [
 ]
 TEST_SET_ENDPOINTS = {"/models", "/confusion", "/browse", "/strategies"}  # test_app_testset.py
 FAST = {"nt_samples": 4}
-FILE_DATA = "gradio.FileData"
-QUEUE_SIZE = 3
-APP_ENV = {"INTERPRET_QUEUE_SIZE": str(QUEUE_SIZE)}  # small, to see "busy" without a load test
-
-
-@pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False)
 
 
 def explain_call(client: Client, image: str | Path, **settings):
@@ -68,15 +59,6 @@ def device_the_app_picks() -> str:
         environment.delenv("INTERPRET_DEVICE", raising=False)
         device = select_device()
     return str(torch.empty(0, device=device).device)
-
-
-def refusal(client: Client, api_name: str, *args, **kwargs) -> str:
-    """The message the client gets for a refused request."""
-    with pytest.raises(AppError) as caught:
-        client.predict(*args, **kwargs, api_name=api_name)
-    message = str(caught.value)
-    assert "upstream" not in message and "preprocess" not in message, message
-    return message
 
 
 def test_exactly_the_documented_endpoints(client: Client) -> None:
@@ -330,89 +312,7 @@ def test_an_image_not_sent_as_a_file_is_refused_in_the_apps_words(client: Client
         )
 
 
-def test_an_image_url_is_refused_before_gradio_downloads_it(app_url: str) -> None:
-    """Gradio would fetch an http(s) URL sent as the image before any event runs; the app
-    refuses it first (here the lookup of example.com would fail with a generic error)."""
-    response = httpx.post(
-        f"{app_url}gradio_api/call/predict",
-        json={"data": [{"path": "https://example.com/a.png", "meta": {"_type": FILE_DATA}}]},
-    )
-    event = response.json()["event_id"]
-    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
-    assert stream.startswith("event: error"), stream
-    message = json.loads(stream.split("data:", 1)[1])["error"]
-    assert message == (
-        "This image can't be used: image URLs are not fetched; download the image and upload "
-        "the file."
-    )
-
-
 def test_missing_image_is_refused(client: Client) -> None:
     assert refusal(client, "/predict", None) == (
         "No image yet: upload one, click an example or press Random."
     )
-
-
-def server_side_path_answer(app_url: str) -> str:
-    """The event stream for a /predict request naming a file on the server, not an upload."""
-    response = httpx.post(
-        f"{app_url}gradio_api/call/predict",
-        json={"data": [{"path": str(example(5)), "meta": {"_type": FILE_DATA}}]},
-    )
-    event = response.json()["event_id"]
-    return httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
-
-
-def test_a_server_side_path_is_never_read(app_url: str) -> None:
-    """Only uploads reach the decoder: a path the client names is refused before the app."""
-    stream = server_side_path_answer(app_url)
-    assert stream.startswith("event: error"), stream
-    assert "complete" not in stream and "confidences" not in stream, stream  # no prediction
-
-
-NOT_UPLOADED = (
-    "This image can't be used: only files uploaded to this app are read; upload the image "
-    "first (with gradio_client: handle_file(path))."
-)
-
-
-def test_a_server_side_path_is_refused_in_the_apps_words(app_url: str) -> None:
-    """Gradio refuses it before any event runs (InvalidPathError, which on its own reaches the
-    client as {"error": null}); the app words it, without naming the server's folders."""
-    stream = server_side_path_answer(app_url)
-    message = json.loads(stream.split("data:", 1)[1])["error"]
-    assert message == NOT_UPLOADED, stream
-
-
-@pytest.mark.parametrize(
-    "path", [str(example(5)), "examples/cifar10_05_6.png"], ids=["absolute", "relative"]
-)
-def test_a_file_without_gradios_meta_is_never_read(app_url: str, path: str) -> None:
-    """Without `"meta": {"_type": "gradio.FileData"}` Gradio skips its upload-folder check and
-    hands the path to the event as it came: the app must still read uploads only."""
-    response = httpx.post(f"{app_url}gradio_api/call/predict", json={"data": [{"path": path}]})
-    event = response.json()["event_id"]
-    stream = httpx.get(f"{app_url}gradio_api/call/predict/{event}", timeout=60).text
-    assert stream.startswith("event: error") and "confidences" not in stream, stream
-    message = json.loads(stream.split("data:", 1)[1])["error"]
-    assert message == (
-        "This image can't be used: send the image as a file "
-        "(with gradio_client: handle_file(path))."
-    )
-
-
-def test_a_full_queue_answers_busy_and_recovers(client: Client) -> None:
-    """More requests than the queue holds: the excess is told to try again, none fail."""
-    heavy = {"n_steps": 200, "nt_samples": 100}  # the largest cost allowed: slow enough to queue
-    image = handle_file(str(example(4)))
-    jobs = [client.submit(image, **heavy, api_name="/explain") for _ in range(12)]
-    done, busy = 0, 0
-    for job in jobs:
-        try:
-            job.result(timeout=240)
-            done += 1
-        except QueueError as error:
-            assert "try again" in str(error)
-            busy += 1
-    assert busy > 0 and done >= QUEUE_SIZE and done + busy == len(jobs)
-    assert client.predict(handle_file(str(example(4))), api_name="/predict")["label"]

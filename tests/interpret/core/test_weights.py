@@ -1,9 +1,6 @@
-"""Every weights source, the Hub's fallback and its time bound, and clear failures.
-
-Each test that involves the Hub sets the state it needs (conftest's session default is offline,
-with an endpoint where nothing listens): offline, unreachable (`CLOSED_HUB`), or answering
-(`hub_stand_in`, a loopback stand-in that answers as huggingface.co does).
-"""
+"""Local weights sources (a save_pretrained folder, a .safetensors file, a Captum-style .pt
+state dict, the shipped weights), how each is described without a server directory, and clear
+failures. The Hub as a source and the fallback from it: test_weights_hub.py."""
 
 from __future__ import annotations
 
@@ -11,24 +8,15 @@ import hashlib
 import logging
 import os
 import pickle
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import CLOSED_HUB, HubStandIn, use_hub
 from safetensors.torch import save_file
 
 from interpret.core import weights
 from interpret.core.model import Net
 from interpret.core.weights import WeightsError, load_model
-
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-# A fallback takes ~0.1 s here (a refused connect or one 404, then the shipped weights). The
-# bound separates that from what it replaces, huggingface_hub's ~23 s of retries or our 10 s
-# download deadline, with room for a busy 2-core machine; each test prints its figure.
-FAST_FALLBACK_S = 5.0
 
 
 def _same(a: Net, b: Net) -> bool:
@@ -109,117 +97,6 @@ def test_captum_style_state_dict(tmp_path: Path, seeded_net: Net) -> None:
 def test_reference_checkpoint(reference_path: Path) -> None:
     net = load_model(reference_path)
     assert "sha256 228d8332" in net.weights_source
-
-
-def _fake_hub_cache(cache: Path, repo_id: str, source: Path) -> None:
-    """The huggingface_hub cache layout a previous download leaves behind."""
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / COMMIT
-    snapshot.mkdir(parents=True)
-    for name in ("config.json", "model.safetensors"):
-        shutil.copy(source / name, snapshot / name)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(COMMIT)
-
-
-def test_hub_repo_id_served_from_the_cache_when_offline(
-    tmp_path: Path, pretrained_dir: Path, seeded_net: Net, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_hub(monkeypatch, CLOSED_HUB, tmp_path, offline=True)
-    _fake_hub_cache(tmp_path, "someone/cifar-net", pretrained_dir)
-    net = load_model("someone/cifar-net")
-    assert _same(net, seeded_net)
-    digest = _sha(pretrained_dir / "model.safetensors")
-    assert net.weights_source == f"hub:someone/cifar-net@{COMMIT} (sha256 {digest})"
-    pinned = load_model(f"someone/cifar-net@{COMMIT}")
-    assert pinned.weights_source == f"hub:someone/cifar-net@{COMMIT} (sha256 {digest})"
-    assert str(tmp_path) not in net.weights_source  # the Hub cache is a server directory too
-
-
-@pytest.mark.parametrize("state", ["not found", "unreachable", "offline", "too slow"])
-def test_explicit_hub_source_that_cannot_be_had_says_what_happened(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_stand_in: HubStandIn, state: str
-) -> None:
-    """An explicit repo id is an error, never a fallback; the message says which of these it
-    was, in words (not huggingface_hub's class names and multi-line texts)."""
-    endpoint = CLOSED_HUB if state == "unreachable" else hub_stand_in.endpoint
-    use_hub(monkeypatch, endpoint, tmp_path, offline=state == "offline")
-    if state == "too slow":
-        monkeypatch.setattr(weights, "HUB_DOWNLOAD_DEADLINE_S", 0.2)
-        hub_stand_in.delay_s = 1.0  # then a 404, which nobody waits for
-    expected = {
-        "not found": f"repository not found on the Hub ({endpoint}; a private one needs HF_TOKEN)",
-        "unreachable": f"Hub unreachable ({endpoint}) and no cached copy",
-        "offline": "HF_HUB_OFFLINE is set and there is no cached copy",
-        "too slow": f"no answer from the Hub ({endpoint}) within 0.2 s",
-    }[state]
-    with pytest.raises(WeightsError) as raised:
-        load_model("nobody/nothing")
-    assert str(raised.value) == f"hub:nobody/nothing@main: {expected}"
-    asked = [r for r in hub_stand_in.requests if "/api/models/nobody/nothing/" in r]
-    assert len(asked) == (1 if state in ("not found", "too slow") else 0), hub_stand_in.requests
-
-
-def _fall_back(caplog: pytest.LogCaptureFixture) -> tuple[Net, list[str], float]:
-    """`load_model()` as the app calls it: the net, the warnings it logged, the seconds."""
-    if not (weights.SHIPPED_WEIGHTS / "model.safetensors").is_file():
-        pytest.fail("weights/model.safetensors is not shipped")
-    started = time.perf_counter()
-    with caplog.at_level(logging.INFO, logger="interpret"):
-        net = load_model()
-    seconds = time.perf_counter() - started
-    print(f"fell back in {seconds:.2f} s")
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    return net, warnings, seconds
-
-
-def test_unreachable_hub_falls_back_to_shipped_weights_fast(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    use_hub(monkeypatch, CLOSED_HUB, tmp_path)
-    assert not weights.hub_reachable()  # nothing listens there
-    net, warnings, seconds = _fall_back(caplog)
-    assert seconds < FAST_FALLBACK_S
-    assert net.weights_source.startswith("shipped:")
-    assert warnings == [
-        f"Using the shipped weights in {weights.SHIPPED_WEIGHTS}: hub:{weights.DEFAULT_REPO}@main: "
-        f"Hub unreachable ({CLOSED_HUB}) and no cached copy"
-    ]
-
-
-def test_a_hub_without_the_default_repo_falls_back_fast_and_says_so(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    hub_stand_in: HubStandIn,
-) -> None:
-    """Online, where the default repo does not exist (a Space today): one look-up, a 404, and
-    the shipped weights, with one line saying why in words."""
-    use_hub(monkeypatch, hub_stand_in.endpoint, tmp_path)
-    assert weights.hub_reachable()
-    net, warnings, seconds = _fall_back(caplog)
-    assert seconds < FAST_FALLBACK_S
-    assert net.weights_source.startswith("shipped:")
-    assert warnings == [
-        f"Using the shipped weights in {weights.SHIPPED_WEIGHTS}: hub:{weights.DEFAULT_REPO}@main: "
-        f"repository not found on the Hub ({hub_stand_in.endpoint}; a private one needs HF_TOKEN)"
-    ]
-    looked_up = f"GET /api/models/{weights.DEFAULT_REPO}/revision/main"
-    assert [r for r in hub_stand_in.requests if "/api/models/" in r] == [looked_up]
-
-
-def test_empty_repo_setting_skips_the_hub(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    hub_stand_in: HubStandIn,
-) -> None:
-    use_hub(monkeypatch, hub_stand_in.endpoint, tmp_path)  # it would answer, if asked
-    monkeypatch.setenv("INTERPRET_MODEL_REPO", "")
-    with caplog.at_level(logging.WARNING, logger="interpret"):
-        net = load_model()
-    assert net.weights_source.startswith("shipped:") and not caplog.records
-    assert hub_stand_in.requests == []
 
 
 def test_corrupt_safetensors_names_the_file(tmp_path: Path) -> None:
