@@ -15,9 +15,8 @@ import httpx
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, example
+from conftest import ROOT, call_over_http, example, refusal
 from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
 
 from interpret import CLASSES, explain, load_model
 from interpret.dataset import sources as testset
@@ -33,11 +32,6 @@ OLD_EXPLAIN = 13  # /explain's parameters before `model` was appended
 
 
 @pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False)
-
-
-@pytest.fixture(scope="module")
 def bundled() -> testset.ImageSet:
     return testset.bundled()
 
@@ -50,12 +44,6 @@ def nets(pretrained_dir: Path) -> dict:
         "retrained": load_model(ROOT / "weights", device="cpu"),
         "tutorial": load_model(ROOT / "weights" / "tutorial", device="cpu"),
     }
-
-
-def refusal(client: Client, api_name: str, *args, **kwargs) -> str:
-    with pytest.raises(AppError) as caught:
-        client.predict(*args, **kwargs, api_name=api_name)
-    return str(caught.value)
 
 
 def test_models_lists_the_apps_model_first_then_the_built_in_ones(client: Client) -> None:
@@ -209,10 +197,9 @@ def test_an_explain_call_without_model_still_works_and_gives_the_same_answer(
         2,
     ]
     assert len(values) == OLD_EXPLAIN
-    event = httpx.post(f"{app_url}gradio_api/call/explain", json={"data": values}).json()
-    stream = httpx.get(f"{app_url}gradio_api/call/explain/{event['event_id']}", timeout=120).text
-    assert stream.startswith("event: complete"), stream
-    details = json.loads(stream.split("data:", 1)[1])[2]  # gallery, label, details
+    kind, answer = call_over_http(app_url, "explain", values, timeout=120)
+    assert kind == "complete", answer
+    details = answer[2]  # gallery, label, details
     assert details["model"] == "default" and details["probabilities"] == named[2]["probabilities"]
     assert details["deltas"] == named[2]["deltas"]
 

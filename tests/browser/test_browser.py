@@ -7,7 +7,6 @@ saves the README screenshot of a running app (laptop width, an example explained
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from chromium import (
     PHONE,
     WAIT_MS,
     explain_example,
-    launched,
     screenshot_down_to,
     truth_box,
     wait_for_maps,
@@ -29,11 +27,6 @@ from chromium import (
 from interpret import DEFAULT_METHODS, METHODS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    yield from launched()
 
 
 def test_the_page_opens_on_an_explained_example_without_waiting_for_it(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from chromium import (
     LAPTOP,
     ROOT,
     WAIT_MS,
-    launched,
     screenshot_down_to,
     truth_box,
     wait_for_maps,
@@ -30,14 +28,11 @@ from interpret import CLASSES, DEFAULT_METHODS
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 FULL = ROOT.parent / "shared" / "cifar10" / "test"
+# The session's server with the full test set (shared with tests/app/test_app_testset_full.py),
+# else its shared server on the 20 bundled images.
 APP_ENV = {"INTERPRET_CIFAR10_DIR": str(FULL)} if FULL.is_dir() else {}
 CELLS = '#confusion [role="gridcell"]'
 COLUMNS = 1 + len(CLASSES) + 1  # the true class, the ten predicted classes, the accuracy
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    yield from launched()
 
 
 def open_test_set_tab(page, url: str) -> None:

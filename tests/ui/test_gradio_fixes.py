@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +25,7 @@ from typing import Any
 import gradio as gr
 import httpx
 import pytest
-from conftest import example
+from conftest import call_over_http, example, free_port
 from gradio import processing_utils
 from gradio.exceptions import InvalidPathError
 from gradio_client.utils import is_file_obj_with_meta, is_http_url_like
@@ -41,12 +39,6 @@ pytestmark = pytest.mark.timeout(120)
 
 META = {"_type": "gradio.FileData"}
 URL = "https://example.com/cat.png"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _echo_app(blocks_class: type[gr.Blocks]) -> tuple[gr.Blocks, gr.Image, list[Any]]:
@@ -90,7 +82,7 @@ def apps(temp_dir: Path) -> Iterator[dict[str, tuple[str, list[Any]]]]:
     for name, kind in (("plain", gr.Blocks), ("app", UploadsOnlyBlocks)):
         demo, _, fetched = _echo_app(kind)
         demo.queue()
-        port = _free_port()
+        port = free_port()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
         launched.append(demo)
         running[name] = (f"http://127.0.0.1:{port}/", fetched)
@@ -100,12 +92,9 @@ def apps(temp_dir: Path) -> Iterator[dict[str, tuple[str, list[Any]]]]:
 
 
 def _call(url: str, value: Any) -> tuple[str, Any]:
-    """POST the value as /seen's image over raw HTTP: ("complete", data) or ("error", payload)."""
-    event = httpx.post(f"{url}gradio_api/call/seen", json={"data": [value]}).json()["event_id"]
-    stream = httpx.get(f"{url}gradio_api/call/seen/{event}", timeout=60).text
-    kind = stream.split("\n", 1)[0].removeprefix("event: ")
-    data = [line[len("data: ") :] for line in stream.splitlines() if line.startswith("data: ")]
-    return kind, json.loads(data[-1])
+    """/seen called with `value` as its image over raw HTTP: ("complete", data) or ("error",
+    payload)."""
+    return call_over_http(url, "seen", [value])
 
 
 def _upload(url: str, path: Path) -> str:
