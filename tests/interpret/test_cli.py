@@ -1,57 +1,47 @@
-"""`python -m interpret`: explain round trip, predict, methods, and one-line errors."""
+"""`python -m interpret`: explain round trip, predict, methods, and one-line errors.
+
+The commands run in this process (`interpret.cli.main`, what `python -m interpret` calls);
+one real process checks what only a process shows: exit status 2 and a one-line error, no
+traceback.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, example
+from conftest import Command, Finished, example
 
 from interpret import DEFAULT_METHODS, METHODS, explain, load_model
 from interpret.cli import main
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "interpret", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        # Only the session's Hub settings (offline, closed endpoint: see conftest) and no repo.
-        env={
-            **{k: v for k, v in os.environ.items() if k.startswith("HF_")},
-            "INTERPRET_MODEL_REPO": "",
-            "PATH": "/usr/bin:/bin",
-        },
-    )
-
-
-def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path) -> None:
+def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path, capsys) -> None:
     out = tmp_path / "out"
-    done = run_cli(
-        "explain",
-        str(example(3)),
-        "--weights",
-        str(pretrained_dir),
-        "--target",
-        "airplane",
-        "--nt-samples",
-        "6",
-        "--n-steps",
-        "20",
-        "--seed",
-        "3",
-        "--out",
-        str(out),
+    status = main(
+        [
+            "explain",
+            str(example(3)),
+            "--weights",
+            str(pretrained_dir),
+            "--target",
+            "airplane",
+            "--nt-samples",
+            "6",
+            "--n-steps",
+            "20",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
     )
-    assert done.returncode == 0, done.stderr
-    assert "explained target airplane" in done.stdout
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    assert "explained target airplane" in printed.out
     arrays = np.load(out / "attributions.npz")
     assert sorted(arrays.files) == sorted(DEFAULT_METHODS)
     details = json.loads((out / "result.json").read_text())
@@ -70,17 +60,17 @@ def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path) -> None:
         np.testing.assert_array_equal(arrays[key], again.attributions[key])
 
 
-def test_predict_prints_top5(pretrained_dir: Path) -> None:
-    done = run_cli("predict", str(example(0)), str(example(1)), "--weights", str(pretrained_dir))
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
+def test_predict_prints_top5(pretrained_dir: Path, capsys) -> None:
+    status = main(["predict", str(example(0)), str(example(1)), "--weights", str(pretrained_dir)])
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    lines = printed.out.strip().splitlines()
     assert len(lines) == 2 and all(line.count("%") == 5 for line in lines)
 
 
-def test_methods_lists_every_key() -> None:
-    done = run_cli("methods")
-    assert done.returncode == 0
-    assert [line.split()[0] for line in done.stdout.splitlines()] == list(METHODS)
+def test_methods_lists_every_key(capsys) -> None:
+    assert main(["methods"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == list(METHODS)
 
 
 @pytest.mark.parametrize(
@@ -105,10 +95,17 @@ def test_bad_input_exits_2_with_one_line(
     assert stderr.startswith(message) and len(stderr.splitlines()) == 1
 
 
-def test_a_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
-    (tmp_path / "notes.png").write_text("not really a picture")
-    done = run_cli("explain", str(tmp_path / "notes.png"), "--out", str(tmp_path))
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
+BACKGROUND = {
+    "test_a_real_process_exits_2_without_traceback": Command(
+        (sys.executable, "-m", "interpret", "explain", "{tmp}/notes.png", "--out", "{tmp}"),
+        env={"INTERPRET_MODEL_REPO": ""},
+        files={"notes.png": b"not really a picture"},
+    )
+}
+
+
+def test_a_real_process_exits_2_without_traceback(background_run: Finished) -> None:
+    assert background_run.returncode == 2
+    assert background_run.stderr.strip() == (
         "error: not an image file PIL can read (PNG, JPEG, GIF, WebP, TIFF, BMP...)"
     )

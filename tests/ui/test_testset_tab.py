@@ -1,8 +1,9 @@
 """The Test set tab's pieces in this process: the models the app offers and their names, the
-test set it browses, thumbnails and pictures (no Gradio), the tab's event functions on the 20
-bundled images, and Gradio workaround 3 (a call without an appended parameter).
+test set it browses, thumbnails and pictures (modules without Gradio: tests/test_architecture.py
+checks it), the tab's event functions on the 20 bundled images, and Gradio workaround 3 (a call
+without an appended parameter).
 
-The server, gradio_client and the browser are tests/test_app_testset*.py's and
+The server, gradio_client and the browser are tests/app/test_app_testset*.py's and
 tests/browser/test_browser_testset.py's.
 """
 
@@ -10,15 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
-from conftest import ROOT
 from gradio.state_holder import SessionState
 from PIL import Image
 
@@ -34,15 +32,6 @@ from ui.dataset import TestSetSource
 from ui.gradio_fixes import UploadsOnlyBlocks
 from ui.models import DEFAULT_NAME, Models
 from ui.views import confusion_rows, item_caption
-
-
-def test_pictures_models_and_the_test_set_source_import_no_gradio() -> None:
-    code = (
-        "import sys, ui.pictures, ui.models, ui.dataset, ui.views; print('gradio' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.strip() == "False", done.stderr
-
 
 # ------------------------------------------------------------------ the models
 

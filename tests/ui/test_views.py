@@ -1,13 +1,12 @@
 """ui/views.py and ui/figures.py: what the page and the API show, from real explanations.
 
-These modules must not import Gradio (the CLI or a notebook can reuse them); every value is
-checked against the `Explanation` it was built from.
+These modules must not import Gradio (the CLI or a notebook can reuse them: checked in
+tests/test_architecture.py); every value is checked against the `Explanation` it was built
+from.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +32,6 @@ def trusted(shipped_net) -> Explanation:
 @pytest.fixture(scope="module")
 def details(trusted: Explanation) -> dict:
     return views.details_output(trusted, TRUTH)
-
-
-def test_views_and_figures_import_no_gradio() -> None:
-    code = "import sys, ui.views, ui.figures; print('gradio' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_details_are_the_librarys_plus_the_true_label(trusted: Explanation, details) -> None:

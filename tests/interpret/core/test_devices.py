@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import torch
 
-from interpret.core.devices import select_device
-
-REPO = Path(__file__).resolve().parents[3]
+from interpret.core.devices import exact_float32, select_device
 
 
 def test_requested_device_wins_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,16 +22,25 @@ def test_cuda_requested_without_cuda_is_refused_clearly() -> None:
         select_device("cuda")
 
 
-def test_exact_float32_turns_tf32_off_and_leaves_the_flags_readable() -> None:
-    """Run in a fresh process: the setting is process-wide. The per-backend flag read last
-    exists from torch 2.9 on, the floor in requirements.txt."""
-    probe = (
-        "import torch; from interpret.core.devices import exact_float32; "
-        "before = torch.backends.cudnn.allow_tf32; exact_float32(); "
-        "print(before, torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32, "
-        "torch.backends.cudnn.conv.fp32_precision != 'tf32')"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert completed.stdout.split() == ["True", "False", "False", "True"]
+@pytest.fixture
+def tf32_flags_restored() -> Iterator[None]:
+    """The process-wide TF32 flags as they were (through the legacy setters, as
+    `exact_float32` sets them: mixing in the new API breaks their reads)."""
+    cudnn, matmul = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    yield
+    torch.backends.cudnn.allow_tf32 = cudnn
+    torch.backends.cuda.matmul.allow_tf32 = matmul
+
+
+def test_exact_float32_turns_tf32_off_and_leaves_the_flags_readable(
+    tf32_flags_restored: None,
+) -> None:
+    """From TF32 on (torch's default for cuDNN convolutions) to off, read through both the
+    legacy flags and the per-backend one, which exists from torch 2.9 on (the floor in
+    requirements.txt)."""
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    exact_float32()
+    assert torch.backends.cudnn.allow_tf32 is False
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+    assert torch.backends.cudnn.conv.fp32_precision != "tf32"
