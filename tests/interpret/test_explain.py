@@ -8,6 +8,7 @@ only where both run the very same computation in this process (a Net the shortcu
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -16,15 +17,10 @@ from captum.attr import IntegratedGradients, NoiseTunnel
 from conftest import example
 from contract import assert_keeps_contract, relative_error
 
-from interpret import ParamError, explain, explain_batch, load_model
+from interpret import ParamError, explain, explain_batch
 from interpret.core.model import Net
 from interpret.core.preprocess import model_image, to_tensor
 from interpret.testing.exactness import PATH_METHODS, ROUNDING
-
-
-@pytest.fixture(scope="module")
-def reference_net(reference_path) -> Net:
-    return load_model(reference_path, device="cpu")
 
 
 def assert_relative(actual: np.ndarray, expected: torch.Tensor, tolerance: float = 1e-5) -> None:
@@ -118,15 +114,26 @@ def test_every_baseline_runs_and_ig_stays_complete(seeded_net: Net, baseline: st
     [("zeros", True), ("black", True), ("mean", True), ("blur", False), ("noise", False)],
 )
 def test_constant_baselines_take_the_after_pool1_shortcut(
-    shipped_net: Net, baseline: str, pooled: bool
+    shipped_net: Net, baseline: str, pooled: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """conv1(baseline) is constant in every pooling window exactly when the baseline is a
-    constant image; the maps of both branches are held to the contract in test_exactness."""
+    constant image; the shortcut then runs the path on 4x smaller activations, so its CPU
+    passes hold twice the rows (POOLED_ROWS_PER_CHUNK): 10 noisy copies at 50 steps take one
+    pass instead of two. The maps of both branches are held to the contract in
+    test_exactness."""
     from interpret.attribution import fast
-    from interpret.core.baselines import make_baseline
 
-    inputs = to_tensor(model_image(example(5)))
-    assert fast._pools_exactly(shipped_net, make_baseline(baseline, inputs)) is pooled
+    passes = []
+
+    def counted(function, items, device):
+        items = list(items)
+        passes.append(len(items))
+        return [function(item) for item in items]
+
+    monkeypatch.setattr(fast, "map_in_order", counted)
+    explain(shipped_net, example(5), "ig_smoothgrad_sq", baseline=baseline, nt_samples=10)
+    rows = fast.POOLED_ROWS_PER_CHUNK if pooled else fast.ROWS_PER_CHUNK
+    assert passes == [math.ceil(10 / (rows // 50))] == [1 if pooled else 2]
 
 
 def _doubled_output(module, args, output):

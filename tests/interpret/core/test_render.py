@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pytest
 from captum.attr import visualization as viz
@@ -12,12 +14,10 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 from interpret import METHODS, explain
-from interpret.core import render
 from interpret.core.model import CLASSES
 from interpret.core.render import (
     CAPTION_HEIGHT,
     TEXT,
-    _caption,
     blend,
     card,
     normalize_attribution,
@@ -136,39 +136,105 @@ def title_ink_columns(strip: np.ndarray) -> np.ndarray:
     return np.flatnonzero(ink.any(axis=0))
 
 
+# Where DejaVu Sans is not installed, Pillow's own font, which lacks these: written in ASCII.
+ASCII = str.maketrans({"→": "->", "−": "-", "²": "^2", "×": "x"})
+
+
+@cache
+def font(size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
+    """The caption's font as specified: DejaVu Sans, else Pillow's own; and whether DejaVu."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size), True
+    except OSError:
+        return ImageFont.load_default(size=size), False
+
+
+def drawn_with_pil(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, fill):
+    typeface, unicode = font(size)
+    draw.text(xy, text if unicode else text.translate(ASCII), font=typeface, fill=fill)
+
+
+def title_top(size: int) -> int:
+    """Where a title line of `size` px is drawn: on the full-size title's baseline."""
+    ascent = [getattr(font(s)[0], "getmetrics", lambda: (0, 0))()[0] for s in (15, size)]
+    return 4 + ascent[0] - ascent[1]
+
+
+def caption_as_specified(width: int, lines: list[str], size: int, subtitle: str | None):
+    """A caption drawn with PIL directly: white, the title's lines at the margin in near-black,
+    each round(1.2 * size) px under the last, the 11 px gray subtitle 25 px from the top, moved
+    down by the extra lines."""
+    step = round(1.2 * size)
+    extra = (len(lines) - 1) * step if lines else 0
+    strip = Image.new("RGB", (width, CAPTION_HEIGHT + extra), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    for i, line in enumerate(lines):
+        drawn_with_pil(draw, (MARGIN, title_top(size) + i * step), line, size, fill=TEXT)
+    if subtitle is not None:
+        drawn_with_pil(draw, (MARGIN, 25 + extra), subtitle, 11, fill=(90, 90, 90))
+    return np.asarray(strip)
+
+
+def title_read_back(strip: np.ndarray, title: str, subtitle: str) -> tuple[int, list[str]]:
+    """The font size and lines a caption strip shows `title` in, read back from its pixels:
+    line by line, the shortest rest of the title whose drawing gives that line's rows, at the
+    size whose line height fits the strip's height; then the whole strip must be exactly those
+    lines and the subtitle as specified. Fails if the strip shows anything else (a lost or cut
+    word, another size, another place)."""
+    height, width = strip.shape[:2]
+    for size in range(15, 9, -1):
+        step = round(1.2 * size)
+        extra = height - CAPTION_HEIGHT
+        if extra < 0 or extra % step:
+            continue
+        count = 1 + extra // step
+        lines, rest = [], title
+        for i in range(count):
+            rows = slice(title_top(size) + i * step, title_top(size) + (i + 1) * step)
+            if i == count - 1:
+                rows = slice(rows.start, 25 + extra)
+            for end in range(1, len(rest) + 1):
+                drawn = caption_as_specified(width, [*lines, rest[:end]], size, None)[:height]
+                if np.array_equal(drawn[rows], strip[rows]):
+                    lines.append(rest[:end])
+                    rest = rest[end:].lstrip(" ")
+                    break
+            else:
+                break
+        shown = caption_as_specified(width, lines, size, subtitle)
+        if not rest and len(lines) == count and np.array_equal(shown, strip):
+            return size, lines
+    raise AssertionError(f"the caption does not show {title!r} as specified")
+
+
+def caption_of(tile: Image.Image, below: int) -> np.ndarray:
+    """The caption strip of a card: everything above its `below` px of picture (and scale)."""
+    return np.asarray(tile)[: tile.height - below]
+
+
 def test_the_worst_case_title_is_drawn_whole_inside_the_card() -> None:
     picture = np.full((32, 32, 3), 128, dtype=np.uint8)
     tile = overlay_card(np.ones((3, 32, 32)), picture, WORST_TITLE, "all", 2, SUBTITLE)
-    caption_height = tile.height - 32 * 8 - 30  # less the picture and the color scale
-    assert caption_height >= CAPTION_HEIGHT
-    ink = title_ink_columns(np.asarray(tile)[:caption_height])
+    strip = caption_of(tile, 32 * 8 + 30)  # less the picture and the color scale
+    assert strip.shape[0] >= CAPTION_HEIGHT
+    ink = title_ink_columns(strip)
     assert ink.size and ink.max() < tile.width - MARGIN, "title runs into the card's edge"
-    size, lines = render._title_layout(tile.width, WORST_TITLE)
+    size, lines = title_read_back(strip, WORST_TITLE, SUBTITLE)
     assert " ".join(lines) == WORST_TITLE and size >= 10  # every word shows, none cut
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    for line in lines:  # as PIL measures it, in the font the module draws with
-        font, text = render._drawable(line, size)
-        left, _, right, _ = measure.textbbox((MARGIN, 0), text, font=font)
-        assert left >= 0 and right <= tile.width - MARGIN
 
 
 def test_every_real_title_fits_on_one_line_so_cards_keep_one_height() -> None:
     questions = [*CLASSES, *(f"{a} vs {b}" for a in CLASSES for b in CLASSES if a != b)]
+    picture = np.zeros((1, 32, 3), dtype=np.uint8)  # a card 8 px high: only its caption counts
     for method in METHODS.values():
         for question in questions:
             title = f"{method.label} → {question}"
-            size, lines = render._title_layout(256, title)
-            assert lines == [title] and size >= 10  # one line: the strip keeps its height
-
-
-def drawn_with_pil(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int, fill):
-    """Text as the caption is specified: DejaVu Sans, or where it is not installed Pillow's own
-    font, which lacks the arrow (written "->" then)."""
-    try:
-        font = ImageFont.truetype("DejaVuSans.ttf", size)
-    except OSError:
-        font, text = ImageFont.load_default(size=size), text.replace("→", "->")
-    draw.text(xy, text, font=font, fill=fill)
+            strip = caption_of(card(picture, title, SUBTITLE), 8)
+            assert strip.shape[0] == CAPTION_HEIGHT, title  # one line: one height
+            assert any(  # the whole title, at the full size or as it shrinks to fit
+                np.array_equal(strip, caption_as_specified(256, [title], size, SUBTITLE))
+                for size in range(15, 9, -1)
+            ), title
 
 
 def test_a_title_that_fits_is_drawn_as_specified() -> None:
@@ -179,17 +245,18 @@ def test_a_title_that_fits_is_drawn_as_specified() -> None:
     draw = ImageDraw.Draw(expected)
     drawn_with_pil(draw, (4, 4), title, 15, fill=(20, 20, 20))
     drawn_with_pil(draw, (4, 25), SUBTITLE, 11, fill=(90, 90, 90))
-    assert np.array_equal(np.asarray(_caption(256, title, SUBTITLE)), np.asarray(expected))
+    tile = card(np.zeros((32, 32, 3), dtype=np.uint8), title, SUBTITLE)
+    assert np.array_equal(caption_of(tile, 256), np.asarray(expected))
 
 
 def test_a_title_too_long_even_when_small_wraps_and_the_card_grows() -> None:
     wordy = "A very long custom title → with far too many words to fit on one line"
     for title in (wordy, "W" * 60):  # the second has no space to break at
-        lines = render._title_layout(256, title)[1]
-        assert len(lines) > 1 and "".join(lines).replace(" ", "") == title.replace(" ", "")
         tile = card(np.zeros((32, 32, 3), dtype=np.uint8), title, SUBTITLE)
         caption_height = tile.height - 256
         assert caption_height > CAPTION_HEIGHT
         pixels = np.asarray(tile)
         assert (pixels[caption_height:] == 0).all()  # the picture sits right under the caption
         assert title_ink_columns(pixels[:caption_height]).max() < 256 - MARGIN
+        _, lines = title_read_back(pixels[:caption_height], title, SUBTITLE)
+        assert len(lines) > 1 and "".join(lines).replace(" ", "") == title.replace(" ", "")

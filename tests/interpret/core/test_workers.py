@@ -85,15 +85,22 @@ def test_a_forked_child_gets_fresh_workers(two_threads: None) -> None:
 
 
 def test_one_pass_holding_every_image_gives_the_same_maps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A GPU runs all noisy copies of a batch in one pass; CPU passes hold 10 copies."""
+    """A GPU runs all noisy copies of a batch in one pass; CPU passes hold 25 copies here."""
     model = load_model(ROOT / "weights", device="cpu")
     inputs = torch.cat([to_tensor(model_image(example(i))) for i in (1, 2, 9)])
     baselines, targets = inputs * 0, torch.tensor([8, 8, 1])
+    passes = []
+
+    def counted(function, items, device):
+        items = list(items)
+        passes.append(len(items))
+        return map_in_order(function, items, device)
+
+    monkeypatch.setattr(fast, "map_in_order", counted)
     chunked = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 20, 16, 0.2, 3)
     monkeypatch.setattr(fast, "POOLED_ROWS_PER_CHUNK", 65536)
-    pooled = fast._pools_exactly(model, baselines)
-    assert fast._rows_per_pass(pooled, baselines.device, 20) >= 3 * 16
     whole = fast.ig_smoothgrad_sq(model, inputs, baselines, targets, 20, 16, 0.2, 3)
+    assert passes == [2, 1]  # 48 noisy copies: 25 a pass, then all of them in one
     assert torch.allclose(whole, chunked, rtol=1e-5, atol=1e-9)
 
 
