@@ -52,7 +52,7 @@ from contract import (
     verdict,
 )
 
-from interpret import DEFAULT_METHODS, METHODS, explain, load_model, make_params
+from interpret import DEFAULT_METHODS, METHODS, explain, make_params
 from interpret.attribution import fast as fast_path
 from interpret.attribution.methods import baseline_distribution
 from interpret.core.baselines import make_baseline
@@ -70,11 +70,6 @@ SINGLE_POINT = (
     "occlusion",
 )
 SAMPLING = ("gradient_shap", "deeplift_shap")
-
-
-@pytest.fixture(scope="module")
-def reference_net(reference_path) -> Net:
-    return load_model(reference_path, device="cpu")
 
 
 # ------------------------------------------------------------------ the reference itself
@@ -420,6 +415,9 @@ CHECKS: dict[str, tuple[Callable[[Net], None], tuple[str, ...]]] = {
 }
 
 
+PASSING: set[str] = set()  # the checks seen passing on the library as it is, this session
+
+
 @pytest.mark.parametrize("fast", ["1", "0"], ids=["fast-path", "plain-captum"])
 @pytest.mark.parametrize(
     ("check", "defect"),
@@ -431,7 +429,9 @@ def test_planted_defects_break_the_contract(
     """Each defect, planted in the library, fails the check that would catch it on a user's
     machine: the tolerances above are loose enough for any CPU, and no looser."""
     run, _ = CHECKS[check]
-    run(shipped_net)  # the check passes as the library is
+    if check not in PASSING:  # the check passes as the library is (once is proof enough)
+        run(shipped_net)
+        PASSING.add(check)
     monkeypatch.setenv("INTERPRET_FAST", fast)
     DEFECTS[defect](monkeypatch)
     with pytest.raises(AssertionError):
