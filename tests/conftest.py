@@ -43,6 +43,10 @@ _CLOSED_PORT.bind(("127.0.0.1", 0))  # bound for the whole session, never listen
 CLOSED_HUB = f"http://127.0.0.1:{_CLOSED_PORT.getsockname()[1]}"
 SESSION_HF_HOME = tempfile.mkdtemp(prefix="interpret-tests-hf-home-")
 atexit.register(shutil.rmtree, SESSION_HF_HOME, ignore_errors=True)
+# The session's own weights, cache and app servers' folders: ready before collection, so the
+# shared app server can start while the tests are collected (pytest_sessionstart).
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="interpret-tests-"))
+atexit.register(shutil.rmtree, SESSION_DIR, ignore_errors=True)
 for _name in [n for n in os.environ if n.startswith(HUB_SETTINGS) or n in WEIGHTS_SETTINGS]:
     del os.environ[_name]
 os.environ.update(
@@ -64,7 +68,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REFERENCE = SHARED / "reference" / "cifar_torchvision.pt"
 EXAMPLES = ROOT / "examples"
-APP_START_LIMIT_S = 60  # the app starts in about 10 s; generous for a busy 2-core machine
+APP_START_LIMIT_S = 180  # the app starts in about 10 s; a hang guard for a busy machine
 BACKGROUND_LIMIT_S = 600  # a bound against a hung background command, not a speed claim
 
 
@@ -104,12 +108,19 @@ def reference_net(reference_path: Path) -> Net:
     return load_model(reference_path, device="cpu")
 
 
-@pytest.fixture(scope="session")
-def pretrained_dir(tmp_path_factory: pytest.TempPathFactory, seeded_net: Net) -> Path:
-    """save_pretrained layout written by the test session itself."""
-    directory = tmp_path_factory.mktemp("pretrained")
-    seeded_net.save_pretrained(directory, config=hub_config())
+def session_weights() -> Path:
+    """save_pretrained layout written by the test session itself: `seeded_net`'s weights."""
+    directory = SESSION_DIR / "pretrained"
+    if not directory.is_dir():
+        torch.manual_seed(1234)
+        Net().eval().save_pretrained(directory, config=hub_config())
     return directory
+
+
+@pytest.fixture(scope="session")
+def pretrained_dir() -> Path:
+    """save_pretrained layout written by the test session itself (`seeded_net`'s weights)."""
+    return session_weights()
 
 
 def free_port() -> int:
@@ -195,11 +206,15 @@ def call_over_http(url: str, api_name: str, data: list, timeout: float = 60) -> 
     return kind, data[-1] if data else None
 
 
+SESSION_CACHE = SESSION_DIR / "interpret-cache"
+
+
 @pytest.fixture(scope="session")
-def interpret_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def interpret_cache_dir() -> Path:
     """The session's INTERPRET_CACHE_DIR: predictions and strategies computed by one app
     server (or test) are reused by the next, and nothing is read from ~/.cache."""
-    return tmp_path_factory.mktemp("interpret-cache")
+    SESSION_CACHE.mkdir(exist_ok=True)
+    return SESSION_CACHE
 
 
 @pytest.fixture(scope="session")
@@ -226,8 +241,8 @@ class AppServers:
     and cache, and reads nothing outside the session's folders for test images (an empty
     INTERPRET_CIFAR10_ROOT: no downloaded copy); a setting adds environment variables to that."""
 
-    def __init__(self, factory: pytest.TempPathFactory, weights: Path, cache: Path) -> None:
-        self._factory = factory
+    def __init__(self, folder: Path, weights: Path, cache: Path) -> None:
+        self._folder = folder
         self._base = {
             "INTERPRET_WEIGHTS": str(weights),
             "INTERPRET_MODEL_REPO": "",
@@ -242,15 +257,22 @@ class AppServers:
         key = tuple(sorted(settings.items()))
         with self._lock:
             if key not in self._apps:
+                self._folder.mkdir(parents=True, exist_ok=True)
+                home = Path(tempfile.mkdtemp(prefix="app-", dir=self._folder))
+                for name in ("no-cifar10-copy", "gradio"):
+                    (home / name).mkdir()
                 env = app_environment(
                     **self._base,
-                    INTERPRET_CIFAR10_ROOT=str(self._factory.mktemp("no-cifar10-copy")),
-                    GRADIO_TEMP_DIR=str(self._factory.mktemp("gradio")),
+                    INTERPRET_CIFAR10_ROOT=str(home / "no-cifar10-copy"),
+                    GRADIO_TEMP_DIR=str(home / "gradio"),
                     **settings,
                 )
-                log = self._factory.mktemp("app") / "app.log"
-                self._apps[key] = AppProcess(env, ROOT, log)
+                self._apps[key] = AppProcess(env, ROOT, home / "app.log")
             return self._apps[key]
+
+    def gradio_folders(self) -> list[Path]:
+        """Each server's GRADIO_TEMP_DIR: where Gradio keeps (and names) the files it serves."""
+        return sorted(self._folder.glob("app-*/gradio"))
 
     def url(self, settings: dict[str, str]) -> str:
         return self.start(settings).ready()
@@ -258,15 +280,42 @@ class AppServers:
     def close(self) -> None:
         for app in self._apps.values():
             app.stop()
+        self._apps.clear()
+
+
+APP_SERVERS = pytest.StashKey[AppServers]()
+# Where the modules that use an app server live: a run that includes any of these starts the
+# shared server before collection; one that selects none of their tests stops it after.
+SERVED = (ROOT / "tests" / "app", ROOT / "tests" / "browser", ROOT / "tests" / "scripts")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The shared app server starts now, while the tests are collected (about 10 s each), when
+    the run includes a folder of SERVED (or one of their files)."""
+    paths = [Path(arg.split("::")[0]).resolve() for arg in session.config.args]
+    if any(folder == path or path in folder.parents or folder in path.parents
+           for path in paths for folder in SERVED):  # fmt: skip
+        SESSION_CACHE.mkdir(exist_ok=True)
+        servers = AppServers(SESSION_DIR / "apps", session_weights(), SESSION_CACHE)
+        servers.start({})
+        session.config.stash[APP_SERVERS] = servers
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    servers = session.config.stash.get(APP_SERVERS, None)
+    if servers is not None:
+        servers.close()
 
 
 @pytest.fixture(scope="session")
 def app_servers(
-    tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path, interpret_cache_dir: Path
-) -> Iterator[AppServers]:
-    servers = AppServers(tmp_path_factory, pretrained_dir, interpret_cache_dir)
-    yield servers
-    servers.close()
+    request: pytest.FixtureRequest, pretrained_dir: Path, interpret_cache_dir: Path
+) -> AppServers:
+    """The session's app servers (stopped when the session ends)."""
+    stash = request.config.stash
+    if APP_SERVERS not in stash:
+        stash[APP_SERVERS] = AppServers(SESSION_DIR / "apps", pretrained_dir, interpret_cache_dir)
+    return stash[APP_SERVERS]
 
 
 def uses_an_app_server(item: pytest.Item) -> bool:
@@ -430,6 +479,8 @@ def start_background_work(request: pytest.FixtureRequest) -> None:
     servers = request.getfixturevalue("app_servers") if wanted else None
     if servers is not None:
         servers.start(wanted[0])
+    elif APP_SERVERS in request.config.stash:  # started before collection, needed by none
+        request.config.stash[APP_SERVERS].close()
     if wanted[1:] or commands:  # the first server ready before the next starts, and so on
         in_turn = [partial(servers.start, settings) for settings in wanted]
         request.getfixturevalue("background_lane").start(in_turn, commands)

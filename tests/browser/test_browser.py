@@ -46,7 +46,7 @@ def test_the_page_opens_on_an_explained_example_without_waiting_for_it(
     held = []
     page.route("**/gradio_api/queue/join*", lambda route: held.append(route))  # its load event
     page.goto(app_url)
-    expect(page.locator("#title")).to_contain_text("Why did the CNN say that?")
+    expect(page.locator("#title")).to_contain_text("Why did the CNN say that?", timeout=WAIT_MS)
     expect(page.locator("#image")).to_be_visible()
     for _ in range(WAIT_MS // 100):
         if held:

@@ -32,6 +32,7 @@ from conftest import (
     ROOT,
     SHARED,
     AppProcess,
+    AppServers,
     HubStandIn,
     _HubStandInHandler,
     app_environment,
@@ -124,11 +125,10 @@ class LeakCheck:
 
 @pytest.fixture(scope="module")
 def leak_check(
-    tmp_path_factory: pytest.TempPathFactory, pretrained_dir: Path, configured_test_set: Path
+    app_servers: AppServers, pretrained_dir: Path, configured_test_set: Path
 ) -> LeakCheck:
-    base = tmp_path_factory.getbasetemp()
-    gradio_caches = sorted(base.glob("gradio*"))  # conftest's GRADIO_TEMP_DIR for app_url
-    assert gradio_caches, f"no Gradio cache folder under {base}"
+    gradio_caches = app_servers.gradio_folders()  # each app server's GRADIO_TEMP_DIR
+    assert gradio_caches, "no app server's Gradio cache folder"
     forbidden = [ROOT, pretrained_dir, configured_test_set, Path.home(), Path(sys.prefix)]
     return LeakCheck(forbidden, gradio_caches)
 
