@@ -185,6 +185,16 @@ def _render(explanation: Explanation, pixels: np.ndarray, alpha: float) -> None:
         )
 
 
+def render_overlays(explanation: Explanation, alpha: float = 0.5) -> Explanation:
+    """`explanation` with its overlays drawn (made with ``overlays=False``): a process that
+    had the maps computed in another one (a GPU worker) draws them itself, rather than
+    receiving the pictures, 20 times the maps' bytes."""
+    started = time.perf_counter()
+    _render(explanation, np.asarray(explanation.image), alpha)
+    explanation.timings["render"] = time.perf_counter() - started
+    return explanation
+
+
 def input_card(explanation: Explanation) -> Image.Image:
     """The 32x32 model input, upscaled and captioned with the prediction."""
     top_class, top_probability = explanation.top(1)[0]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
-from interpret import CLASSES, explain_batch
+from interpret import CLASSES
 from interpret.dataset.browse import (
     ANY,
     DISAGREEMENT_OUTCOMES,
@@ -50,6 +50,7 @@ from .views import (
     percent,
     test_set_note,
 )
+from .zerogpu import batch_on_gpu
 
 BATCH_IMAGES = 8
 
@@ -338,20 +339,21 @@ def batch_view(shown: list[int], model: Any, methods: Any, *settings: Any) -> st
             raise BrowseError("no images on this page; change the filters first")
         data = api.test_set()
         chosen = list(shown)[:BATCH_IMAGES]
-        results = api.on_device(
-            explain_batch,
-            api.backend().models.load(model),
-            [data.image(i) for i in chosen],
+        results = batch_on_gpu(  # indices, not images: the GPU worker has the set
+            api.backend().models.resolve(model),
+            data.fingerprint,
+            chosen,
             methods,
-            overlays=False,
-            alpha=opacity,
-            n_steps=n_steps,
-            nt_samples=nt_samples,
-            stdevs=stdevs,
-            baseline=baseline,
-            seed=seed,
-            occlusion_window=window,
-            occlusion_stride=stride,
+            {
+                "alpha": opacity,
+                "n_steps": n_steps,
+                "nt_samples": nt_samples,
+                "stdevs": stdevs,
+                "baseline": baseline,
+                "seed": seed,
+                "occlusion_window": window,
+                "occlusion_stride": stride,
+            },
         )
         labels = [
             (

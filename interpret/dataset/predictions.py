@@ -152,14 +152,43 @@ def predict_test_set(
     cached). A cache file that is unreadable or fails its checksum is recomputed and replaced.
     `progress(done, total, what)` is called per batch while computing."""
     started = time.perf_counter()
+    key, meta = _key(model, test_set, cache_dir)
+    if use_cache and (found := _in_memory(key)) is not None:
+        return found
+    with _compute_lock:  # two first visitors compute once, not twice at half speed
+        probabilities = _from_disk(key, meta, len(test_set)) if use_cache else None
+        from_cache = probabilities is not None
+        if not from_cache:
+            probabilities = compute_probabilities(model, test_set.images, progress)
+            save_arrays(Path(key[2]), {"probabilities": probabilities}, meta)
+        elif progress is not None:
+            progress(len(test_set), len(test_set), "predictions from the cache")
+    return _remember(key, test_set, probabilities, from_cache, started)
+
+
+def cached_predictions(
+    model: nn.Module, test_set: ImageSet, *, cache_dir: Path | None = None
+) -> Predictions | None:
+    """The predictions if this process or the disk cache holds them, else None (nothing is
+    computed): for a process that computes elsewhere, such as a ZeroGPU Space's server, whose
+    GPU calls run in worker processes that share only the disk with it."""
+    started = time.perf_counter()
+    key, meta = _key(model, test_set, cache_dir)
+    if (found := _in_memory(key)) is not None:
+        return found
+    probabilities = _from_disk(key, meta, len(test_set))
+    if probabilities is None:
+        return None
+    return _remember(key, test_set, probabilities, True, started)
+
+
+Key = tuple[str, str, str]
+
+
+def _key(model: nn.Module, test_set: ImageSet, cache_dir: Path | None) -> tuple[Key, dict]:
+    """(the in-process key: weights, set, cache file; the cache file's metadata)."""
     weights = weights_digest(model)
     path = cache_path(weights, test_set.fingerprint, cache_dir)
-    key = (weights, test_set.fingerprint, str(path))
-    if use_cache:
-        with _memory_lock:
-            if key in _memory:
-                _memory.move_to_end(key)
-                return _memory[key]
     meta = {
         "kind": "predictions",
         "version": CACHE_VERSION,
@@ -167,20 +196,31 @@ def predict_test_set(
         "dataset": test_set.fingerprint,
         "images": len(test_set),
     }
-    with _compute_lock:  # two first visitors compute once, not twice at half speed
-        stored = load_arrays(path, meta) if use_cache else None
-        probabilities = None if stored is None else stored.get("probabilities")
-        from_cache = _usable(probabilities, len(test_set))
-        if not from_cache:
-            probabilities = compute_probabilities(model, test_set.images, progress)
-            save_arrays(path, {"probabilities": probabilities}, meta)
-        elif progress is not None:
-            progress(len(test_set), len(test_set), "predictions from the cache")
+    return (weights, test_set.fingerprint, str(path)), meta
+
+
+def _in_memory(key: Key) -> Predictions | None:
+    with _memory_lock:
+        if key in _memory:
+            _memory.move_to_end(key)
+            return _memory[key]
+    return None
+
+
+def _from_disk(key: Key, meta: dict, count: int) -> np.ndarray | None:
+    stored = load_arrays(Path(key[2]), meta)
+    probabilities = None if stored is None else stored.get("probabilities")
+    return probabilities if _usable(probabilities, count) else None
+
+
+def _remember(
+    key: Key, test_set: ImageSet, probabilities: np.ndarray, from_cache: bool, started: float
+) -> Predictions:
     probabilities.flags.writeable = False
     result = Predictions(
         probabilities,
         test_set.labels,
-        weights,
+        key[0],
         test_set.fingerprint,
         from_cache=from_cache,
         seconds=time.perf_counter() - started,

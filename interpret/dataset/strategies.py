@@ -46,7 +46,12 @@ from interpret.core.disk_cache import cache_root, load_arrays, save_arrays
 from interpret.core.model import CLASSES
 from interpret.core.params import BASELINES, make_params
 from interpret.dataset.images import ImageSet
-from interpret.dataset.predictions import normalized_batch, predict_test_set, weights_digest
+from interpret.dataset.predictions import (
+    cached_predictions,
+    normalized_batch,
+    predict_test_set,
+    weights_digest,
+)
 
 Progress = Callable[[int, int, str], None]
 
@@ -274,38 +279,9 @@ def class_strategies(
     settings = (settings or StrategySettings()).checked()
     target = class_index_of(class_name)
     predicted = predict_test_set(model, test_set, cache_dir=cache_dir).predicted
-    indices = np.flatnonzero(test_set.labels == target)[: settings.max_images]
-    if len(indices) == 0:
-        raise StrategyError(f"{test_set.name} has no images of class {CLASSES[target]}")
-    weights = weights_digest(model)
-    path = cache_path(weights, test_set.fingerprint, target, cache_dir)
-    meta = {
-        "kind": "strategies",
-        "version": CACHE_VERSION,
-        "weights": weights,
-        "dataset": test_set.fingerprint,
-        "class": target,
-        "settings": asdict(settings),
-    }
-    stored = load_arrays(path, meta) if use_cache else None
-    if stored is not None and np.array_equal(stored.get("indices"), indices):
-        result = Strategies(
-            target,
-            _build(
-                indices,
-                stored["assignment"],
-                stored["distance"],
-                stored["mean_maps"],
-                predicted,
-                target,
-            ),
-            stored["eigenvalues"],
-            settings,
-            len(indices),
-            stored["reason"].tobytes().decode() or None,
-            from_cache=True,
-        )
-    else:
+    indices, weights, path, meta = _request(model, test_set, target, settings, cache_dir)
+    result = _stored(path, meta, indices, predicted, target, settings) if use_cache else None
+    if result is None:
         maps = attribution_maps(model, test_set.images[indices], target, settings, progress)
         if progress is not None:
             progress(len(indices), len(indices), "clustering")
@@ -344,3 +320,72 @@ def class_strategies(
     result.seconds = time.perf_counter() - started
     result.weights, result.dataset = weights, test_set.fingerprint
     return result
+
+
+def cached_strategies(
+    model: nn.Module,
+    test_set: ImageSet,
+    class_name: Any,
+    settings: StrategySettings | None = None,
+    *,
+    cache_dir: Path | None = None,
+) -> Strategies | None:
+    """`class_strategies` if its predictions and its result are cached (in this process or on
+    disk), else None: nothing is computed (see `predictions.cached_predictions`)."""
+    started = time.perf_counter()
+    settings = (settings or StrategySettings()).checked()
+    target = class_index_of(class_name)
+    predictions = cached_predictions(model, test_set, cache_dir=cache_dir)
+    if predictions is None:
+        return None
+    indices, weights, path, meta = _request(model, test_set, target, settings, cache_dir)
+    result = _stored(path, meta, indices, predictions.predicted, target, settings)
+    if result is not None:
+        result.seconds = time.perf_counter() - started
+        result.weights, result.dataset = weights, test_set.fingerprint
+    return result
+
+
+def _request(
+    model: nn.Module,
+    test_set: ImageSet,
+    target: int,
+    settings: StrategySettings,
+    cache_dir: Path | None,
+) -> tuple[np.ndarray, str, Path, dict[str, Any]]:
+    """(the class's image indices, the weights' digest, the cache file, its metadata)."""
+    indices = np.flatnonzero(test_set.labels == target)[: settings.max_images]
+    if len(indices) == 0:
+        raise StrategyError(f"{test_set.name} has no images of class {CLASSES[target]}")
+    weights = weights_digest(model)
+    path = cache_path(weights, test_set.fingerprint, target, cache_dir)
+    meta = {
+        "kind": "strategies",
+        "version": CACHE_VERSION,
+        "weights": weights,
+        "dataset": test_set.fingerprint,
+        "class": target,
+        "settings": asdict(settings),
+    }
+    return indices, weights, path, meta
+
+
+def _stored(
+    path: Path,
+    meta: dict[str, Any],
+    indices: np.ndarray,
+    predicted: np.ndarray,
+    target: int,
+    settings: StrategySettings,
+) -> Strategies | None:
+    """The cached result for exactly these images, or None."""
+    stored = load_arrays(path, meta)
+    if stored is None or not np.array_equal(stored.get("indices"), indices):
+        return None
+    clusters = _build(
+        indices, stored["assignment"], stored["distance"], stored["mean_maps"], predicted, target
+    )
+    reason = stored["reason"].tobytes().decode() or None
+    return Strategies(
+        target, clusters, stored["eigenvalues"], settings, len(indices), reason, from_cache=True
+    )

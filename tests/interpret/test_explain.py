@@ -20,6 +20,7 @@ from contract import assert_keeps_contract, relative_error
 from interpret import ParamError, explain, explain_batch
 from interpret.core.model import Net
 from interpret.core.preprocess import model_image, to_tensor
+from interpret.explain import render_overlays
 from interpret.testing.exactness import PATH_METHODS, ROUNDING
 
 
@@ -62,6 +63,16 @@ def test_batch_equals_single_calls(shipped_net: Net) -> None:
         for key in set(single.attributions) - set(PATH_METHODS):
             error = relative_error(result.attributions[key], single.attributions[key])
             assert error <= ROUNDING, (key, error)
+
+
+def test_overlays_drawn_later_are_the_ones_explain_draws(seeded_net: Net) -> None:
+    drawn = explain(seeded_net, example(0), nt_samples=4, alpha=0.3)
+    bare = explain(seeded_net, example(0), nt_samples=4, overlays=False)
+    assert bare.overlays == {}
+    later = render_overlays(bare, 0.3)
+    assert later is bare and set(later.overlays) == set(drawn.methods)
+    for key, picture in drawn.overlays.items():
+        assert np.array_equal(np.asarray(later.overlays[key]), np.asarray(picture)), key
 
 
 def test_result_carries_everything(seeded_net: Net) -> None:

@@ -21,7 +21,7 @@ from interpret.core.disk_cache import save_arrays
 from interpret.dataset import predictions as predictions_module
 from interpret.dataset import sources as testset
 from interpret.dataset.browse import BrowseError, browse, confusion, disagreements
-from interpret.dataset.predictions import cache_path, predict_test_set
+from interpret.dataset.predictions import cache_path, cached_predictions, predict_test_set
 
 FULL = SHARED / "cifar10"
 needs_full = pytest.mark.skipif(not FULL.is_dir(), reason=f"no CIFAR-10 copy at {FULL}")
@@ -377,3 +377,16 @@ def test_ties_in_confidence_keep_index_order_on_every_sort() -> None:
     ]
     assert most == [0, 1, 3, 4, 6, 8, 2, 5, 7]
     assert least == [2, 5, 7, 0, 1, 3, 4, 6, 8]
+
+
+def test_cached_predictions_compute_nothing(shipped_net, tmp_path: Path) -> None:
+    bundled = testset.bundled()
+    predictions_module.forget_in_memory()
+    assert cached_predictions(shipped_net, bundled, cache_dir=tmp_path) is None
+    assert not list(tmp_path.rglob("*.npz"))  # nothing computed, nothing written
+    computed = predict_test_set(shipped_net, bundled, cache_dir=tmp_path)
+    assert cached_predictions(shipped_net, bundled, cache_dir=tmp_path) is computed  # memory
+    predictions_module.forget_in_memory()
+    on_disk = cached_predictions(shipped_net, bundled, cache_dir=tmp_path)
+    assert on_disk.from_cache and np.array_equal(on_disk.probabilities, computed.probabilities)
+    assert cached_predictions(shipped_net, bundled, cache_dir=tmp_path) is on_disk  # remembered

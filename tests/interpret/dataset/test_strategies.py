@@ -19,6 +19,7 @@ from interpret.dataset.strategies import (
     StrategySettings,
     attribution_maps,
     cache_path,
+    cached_strategies,
     class_strategies,
     spray_features,
 )
@@ -127,6 +128,17 @@ def test_deterministic_and_cached(shipped_net, tmp_path: Path) -> None:
         shipped_net, data, "cat", StrategySettings(n_steps=20), cache_dir=tmp_path
     )
     assert not again.from_cache and members(again) == members(other)
+
+
+def test_cached_strategies_compute_nothing(shipped_net, tmp_path: Path) -> None:
+    data = planted_set(per_group=12, seed=3)
+    assert cached_strategies(shipped_net, data, CAT, cache_dir=tmp_path) is None
+    predict_test_set(shipped_net, data, cache_dir=tmp_path)  # the predictions, not the maps
+    assert cached_strategies(shipped_net, data, CAT, cache_dir=tmp_path) is None
+    computed = class_strategies(shipped_net, data, CAT, cache_dir=tmp_path)
+    found = cached_strategies(shipped_net, data, "cat", cache_dir=tmp_path)
+    assert found.from_cache and members(found) == members(computed)
+    assert found.weights == computed.weights and found.dataset == data.fingerprint
 
 
 def test_too_few_images_give_one_cluster_with_a_reason(shipped_net, tmp_path: Path) -> None:
