@@ -262,10 +262,12 @@ class AppServers:
                 for name in ("no-cifar10-copy", "gradio"):
                     (home / name).mkdir()
                 env = app_environment(
-                    **self._base,
-                    INTERPRET_CIFAR10_ROOT=str(home / "no-cifar10-copy"),
-                    GRADIO_TEMP_DIR=str(home / "gradio"),
-                    **settings,
+                    **{
+                        **self._base,
+                        "INTERPRET_CIFAR10_ROOT": str(home / "no-cifar10-copy"),
+                        "GRADIO_TEMP_DIR": str(home / "gradio"),
+                        **settings,  # a setting may replace the base's (a cache of its own)
+                    }
                 )
                 self._apps[key] = AppProcess(env, ROOT, home / "app.log")
             return self._apps[key]

@@ -14,21 +14,22 @@ their parameters, defaults and docstrings are what `view_api` shows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.utils import is_zero_gpu_space
 
-from interpret import METHODS, Explanation, Net, add_trust_scores, explain
+from interpret import METHODS, Explanation, Net
 from interpret.dataset.browse import ANY, browse, confusion, disagreements
 from interpret.dataset.images import ImageSet
-from interpret.dataset.predictions import Predictions, predict_test_set
+from interpret.dataset.predictions import Predictions
 from interpret.dataset.sampler import Sampler
-from interpret.dataset.strategies import class_strategies
+from interpret.explain import render_overlays
 
+from . import zerogpu
 from .config import DEFAULTS, EXTRA_SETTINGS, NO_CONTRAST, REQUEST, SETTINGS
 from .dataset import TestSetSource
 from .errors import user_errors
@@ -44,19 +45,16 @@ from .inputs import (
 )
 from .models import Models
 from .views import TRUST_PENDING, details_output, gallery_pictures, label_output, stored
+from .zerogpu import (
+    ZERO_GPU,
+    explain_on_gpu,
+    predict_on_gpu,
+    score_on_gpu,
+)
 
 Gallery = list[tuple[str, str]]
 # /explain's outputs: gallery, label, details, and the session's result for /download.
 Answer = tuple[Gallery, dict[str, float], dict[str, Any], dict[str, Any]]
-ZERO_GPU = is_zero_gpu_space()
-try:  # ZeroGPU Spaces: GPU work must run inside a function wrapped by spaces.GPU
-    import spaces
-
-    on_gpu: Callable[[Callable], Callable] = spaces.GPU
-except Exception:  # not installed, or not usable here: run as is
-
-    def on_gpu(function: Callable) -> Callable:
-        return function
 
 
 @dataclass
@@ -102,31 +100,12 @@ def backend() -> Backend:
     return _backend
 
 
+zerogpu.serve(backend)  # the GPU calls (ui/zerogpu.py) find the models and the set through it
+
+
 def read_upload(image: Any):
     """The model input of an uploaded image."""
     return decoded(uploaded_path(image, backend().upload_folder))
-
-
-@on_gpu
-def _explain_on_device(
-    model, picture, methods, target, alpha, settings, progress, extra
-) -> Explanation:
-    return explain(
-        model,
-        picture,
-        methods,
-        target,
-        alpha=alpha,
-        progress=progress,
-        **settings,
-        **extra,
-    )
-
-
-@on_gpu
-def _score_on_device(model, result: Explanation) -> Explanation:
-    # Returned, not only scored in place: ZeroGPU runs this in another process.
-    return add_trust_scores(model, [result])[0]
 
 
 def explanation(
@@ -139,14 +118,14 @@ def explanation(
     """Run one request (a model input and the raw /explain parameter values) through
     `interpret.explain` with the model it names; with the true label when the app knows the
     picture. `scores=False` leaves the requested trust scores for `scored` to add."""
-    model = backend().models.load(request["model"])
+    model = backend().models.resolve(request["model"])
     truth = backend().sampler.truth(picture)
     trust = as_flag("trust_scores", request["trust_scores"])
     extra = {
         "contrast": resolve_contrast(request["contrast"]),
         "faithfulness": trust and scores,
         "sanity": trust and scores,
-        "overlays": overlays,
+        "overlays": False,  # drawn here, not shipped back from a GPU worker
         **{name: request[name] for name in EXTRA_SETTINGS},
     }
 
@@ -154,7 +133,7 @@ def explanation(
         after = " · trust scores next, the slow part" if trust else ""
         progress((done, total), desc=f"{METHODS[key].label} ({done + 1} of {total}){after}")
 
-    result = _explain_on_device(
+    result = explain_on_gpu(
         model,
         picture,
         request["methods"],
@@ -164,12 +143,16 @@ def explanation(
         None if ZERO_GPU or progress is None else report,  # ZeroGPU runs it in another process
         extra,
     )
-    return result, truth
+    # (`explain` checked the opacity)
+    return render_overlays(result, float(request["opacity"])) if overlays else result, truth
 
 
 def scored(result: Explanation, request: dict[str, Any]) -> Explanation:
-    """`result` (made with `scores=False`) with the trust scores its request asks for."""
-    return _score_on_device(backend().models.load(request["model"]), result)
+    """`result` (made with `scores=False`) with the trust scores its request asks for (the
+    overlays stay here: a GPU call needs only the maps)."""
+    name = backend().models.resolve(request["model"])
+    found = score_on_gpu(name, dataclasses.replace(result, overlays={}))
+    return dataclasses.replace(found, overlays=result.overlays)
 
 
 def gallery_output(
@@ -312,13 +295,6 @@ def download_files(
         return write_downloads(last, request_folder())
 
 
-@on_gpu
-def _predict_on_device(model, picture) -> Explanation:
-    # Through `explain` so the forward pass shares its lock with attribution hooks; saliency
-    # is the cheapest method, and its map is not rendered.
-    return explain(model, picture, ["saliency"], overlays=False)
-
-
 def predict_image(image: Any) -> dict[str, float]:
     """Classify one image: the model's top-5 classes with probabilities.
 
@@ -328,13 +304,15 @@ def predict_image(image: Any) -> dict[str, float]:
         label: top-5 classes with probabilities
     """
     with user_errors("classify the image"):
-        return label_output(_predict_on_device(backend().model, read_upload(image)))
+        default = backend().models.default
+        return label_output(predict_on_gpu(default, read_upload(image)))
 
 
 def predict_with_model(image: Any, model: Any) -> dict[str, float]:
     """/predict with the model chosen on the page (the page's quick label; not in the API)."""
     with user_errors("classify the image"):
-        return label_output(_predict_on_device(backend().models.load(model), read_upload(image)))
+        name = backend().models.resolve(model)
+        return label_output(predict_on_gpu(name, read_upload(image)))
 
 
 def sample_image(index: Any = None) -> tuple[str, str, str, int]:
@@ -369,21 +347,11 @@ def test_set(waiting: Callable[[str], None] | None = None) -> ImageSet:
     return backend().dataset.get(waiting)
 
 
-@on_gpu
-def on_device(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`function(*args, **kwargs)` where the model's device is usable (on ZeroGPU, inside
-    its GPU context, another process: no progress callbacks there)."""
-    if ZERO_GPU:
-        kwargs.pop("progress", None)
-    return function(*args, **kwargs)
-
-
 def predictions(model: Any, report: Report | None = None) -> tuple[str, Predictions]:
     """(the model's name, its predictions on the test set): computed once per weights and
     set, then from the cache."""
     name = backend().models.resolve(model)
-    loaded = backend().models.load(name)
-    return name, on_device(predict_test_set, loaded, test_set(), progress=report)
+    return name, zerogpu.predictions(name, test_set(), report)
 
 
 def list_models() -> list[dict[str, Any]]:
@@ -394,7 +362,9 @@ def list_models() -> list[dict[str, Any]]:
             test set, or None), "accuracy_source", "description", "default"}]
     """
     with user_errors("list the models"):
-        return backend().models.describe(test_set())
+        data = test_set()
+        zerogpu.measure_accuracies(backend().models, data)
+        return backend().models.describe(data)
 
 
 def confusion_matrix(model: str | None = None) -> dict[str, Any]:
@@ -473,8 +443,8 @@ def find_strategies(class_name: str, model: str | None = None) -> dict[str, Any]
 
 def class_strategy_result(class_name: Any, model: Any, report: Report | None = None):
     """`interpret.dataset.strategies.class_strategies` for the app's test set (cached on disk)."""
-    loaded = backend().models.load(model)
-    return on_device(class_strategies, loaded, test_set(), class_name, progress=report)
+    name = backend().models.resolve(model)
+    return zerogpu.strategies(name, test_set(), class_name, report)
 
 
 def model_disagreements(model: Any, other: Any, true_class: Any, which: Any, sort: Any, page: Any):

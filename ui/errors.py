@@ -43,6 +43,36 @@ BASE64 = 'send the image itself as base64 data ("data:image/png;base64,...")'
 BASE64_ONLY = f"{BASE64}; no file path is read"
 NO_URLS_BASE64 = f"image URLs are not fetched; {BASE64}"
 NO_IMAGE = "No image yet: upload one, click an example or press Random."
+# A ZeroGPU Space's refusals (the `spaces` package's titles), in the app's words; its own
+# sentence follows as the reason (it says how long to wait, or how much quota is left).
+GPU_REFUSALS = {
+    "ZeroGPU quota exceeded": (
+        "GPU quota used up",
+        "The GPU can't be used for you right now: {}. Explanations need it; the Test set "
+        "tab's cached pages do not.",
+    ),
+    "ZeroGPU pending credits exceeded": (
+        "GPU quota used up",
+        "The GPU can't be used for you right now: {}.",
+    ),
+    "ZeroGPU queue timeout": (
+        "No GPU free",
+        "No GPU is free on this Space right now: {}. Please try again in a minute.",
+    ),
+    "ZeroGPU client error": (
+        "No GPU free",
+        "No GPU is free on this Space right now: {}. Please try again in a minute.",
+    ),
+    "ZeroGPU illegal duration": (
+        "Request too long",
+        "This request needs more GPU time than one call may have: {}. Choose fewer methods, "
+        "steps or samples.",
+    ),
+    "ZeroGPU worker error": (
+        "GPU task failed",
+        "The GPU task stopped before it finished ({}); it has been logged. Please try again.",
+    ),
+}
 
 
 def app_error(error: Exception) -> gr.Error:
@@ -57,6 +87,17 @@ def image_refused(reason: str) -> gr.Error:
     return app_error(ImageError(reason))
 
 
+def gpu_refusal(error: gr.Error) -> gr.Error:
+    """A ZeroGPU refusal (quota, no free GPU, a failed worker) in the app's words; any other
+    `gr.Error` as it is."""
+    found = GPU_REFUSALS.get(getattr(error, "title", None) or "")
+    if found is None:
+        return error
+    title, template = found
+    reason = html.escape(str(getattr(error, "message", error)).strip().rstrip("."), quote=False)
+    return gr.Error(template.format(reason), title=title, print_exception=False)
+
+
 def no_image() -> gr.Error:
     return gr.Error(NO_IMAGE, title="No image", print_exception=False)
 
@@ -66,7 +107,11 @@ def user_errors(action: str) -> Iterator[None]:
     """Run one request: its user errors become the app's messages, anything else "try again"."""
     try:
         yield
-    except gr.Error:
+    except gr.Error as error:
+        refused = gpu_refusal(error)
+        if refused is not error:
+            log.info("%s refused by ZeroGPU: %s", action, error)
+            raise refused from None
         raise
     except tuple(USER_ERRORS) as error:
         log.info("%s refused: %s", action, error)
