@@ -133,12 +133,14 @@ def test_the_tutorials_maps_keep_the_contract(
     check_tutorial_settings(shipped_net, index)
 
 
-@pytest.mark.parametrize("index", [0, 1, 2, 3])
+@pytest.mark.parametrize("index", [0, 3, 7])
 def test_on_the_tutorials_checkpoint(reference_net: Net, index: int) -> None:
+    """Image 3 is one it gets wrong; 0 and 7 it gets right, and their exact answers are the
+    ones the tutorial's own calls below are held to (computed once: contract.exact caches)."""
     check_tutorial_settings(reference_net, index)
 
 
-@pytest.mark.parametrize("index", [7, 8])
+@pytest.mark.parametrize("index", [0, 7])
 def test_the_tutorials_own_float32_calls_keep_the_same_contract(
     reference_net: Net, index: int
 ) -> None:
