@@ -1,0 +1,88 @@
+"""The page's events under ZeroGPU's rules (tests/zerogpu_server.py: the real `python app.py`
+with the stand-in of `spaces.GPU`, every GPU call in a forked worker), in Chromium: the first
+visit, an Explain click with trust scores, Compare with, the Test set tab's matrix, a cell, a
+thumbnail, the strategies, the batch view and the disagreements view; and a refusal for
+quota shown on the page while the page keeps working.
+
+The same server answers tests/app/test_zerogpu.py (the endpoints, bytes and durations).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from chromium import LAPTOP, WAIT_MS, wait_for_maps
+from test_browser_testset import (
+    open_test_set_tab,
+    test_a_confusion_cell_lists_its_images_and_a_click_explains_one,
+    test_a_second_model_explains_the_same_image_and_target,
+    test_a_strategy_lists_its_images_and_a_click_explains_one,
+)
+from zerogpu_server import ENV, calls, fail_next
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
+APP_ENV = ENV
+# The Test set tab's own tests, run again on this server (pytest collects them here too).
+__all__ = [
+    "test_a_confusion_cell_lists_its_images_and_a_click_explains_one",
+    "test_a_second_model_explains_the_same_image_and_target",
+    "test_a_strategy_lists_its_images_and_a_click_explains_one",
+]
+
+
+def test_explain_with_trust_scores_and_a_refusal_on_the_page(browser, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    page.goto(app_url)
+    wait_for_maps(page)  # the first visit: computed by a GPU call, then kept by the server
+    mark = len(calls())
+    page.locator("#trust-scores input").check()
+    table = page.locator("#trust-table")
+    expect(table).to_be_visible(timeout=WAIT_MS)
+    expect(table).to_contain_text("DeepLift")
+    made = [call["function"] for call in calls(mark)]
+    assert made == ["explain_on_gpu", "score_on_gpu"], made
+
+    fail_next("quota")
+    explain = page.get_by_role("button", name="Explain", exact=True)
+    explain.click()
+    toast = page.locator(".toast-body")
+    expect(toast).to_contain_text("The GPU can't be used for you right now", timeout=WAIT_MS)
+    expect(toast).to_contain_text("Try again in")
+    expect(page.locator("#gallery .caption-label")).to_have_count(5)  # the maps stay
+    mark = len(calls())
+    explain.click()  # the page keeps working: the next click explains, with the scores
+    for _ in range(WAIT_MS // 500):
+        if [call["function"] for call in calls(mark)] == ["explain_on_gpu", "score_on_gpu"]:
+            break
+        page.wait_for_timeout(500)
+    assert [call["outcome"] for call in calls(mark)] == ["ok", "ok"], calls(mark)
+    expect(table).to_contain_text("DeepLift", timeout=WAIT_MS)
+    page.close()
+
+
+def test_the_batch_view_and_the_disagreements(browser, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    open_test_set_tab(page, app_url)
+    mark = len(calls())
+    page.locator("#batch-view").get_by_text("Batch view").click()
+    page.get_by_role("button", name="Explain the first 8 images of this page").click()
+    batch = page.locator("#batch img")
+    expect(batch).to_be_visible(timeout=WAIT_MS)
+    page.wait_for_function(
+        "(() => { const img = document.querySelector('#batch img');"
+        " return img && img.complete && img.naturalWidth > 0; })()",
+        timeout=WAIT_MS,
+    )
+    assert "batch_on_gpu" in [call["function"] for call in calls(mark)]
+
+    page.locator("#testset-other input").click()
+    page.get_by_role("option", name=re.compile(r"^tutorial")).click()
+    expect(page.locator("#which")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#testset-status")).to_contain_text("disagree", timeout=WAIT_MS)
+    expect(page.locator("#testset-grid .caption-label").first).to_be_visible(timeout=WAIT_MS)
+    page.close()
