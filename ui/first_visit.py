@@ -133,10 +133,16 @@ class FirstVisit:
 
 
 def wire(
-    blocks: gr.Blocks, first_visit: FirstVisit, tab: ExplainTab, details: gr.JSON, files: Downloads
+    blocks: gr.Blocks,
+    first_visit: FirstVisit,
+    tab: ExplainTab,
+    details: gr.JSON,
+    files: Downloads,
+    after: Any = None,
 ) -> None:
-    """On each page load, after the first paint: the example and its explanation."""
-    loaded = blocks.load(
+    """On each page load, after the first paint: the example and its explanation. With
+    `after` (an event): once it succeeds instead (a link that opens on the example)."""
+    loaded = (blocks.load if after is None else after.success)(
         first_visit.outputs,
         outputs=[
             tab.image,

@@ -9,9 +9,19 @@ import gradio as gr
 from interpret import Net
 from interpret.core.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
-from . import api, explain_tab, explain_wiring, first_visit, mcp_tools, testset_tab, trust_panel
+from . import (
+    api,
+    explain_tab,
+    explain_wiring,
+    first_visit,
+    link_wiring,
+    mcp_tools,
+    testset_tab,
+    trust_panel,
+)
 from .config import ServerSettings
 from .gradio_fixes import UploadsOnlyBlocks
+from .links import EXPLAIN, TESTSET
 from .views import method_help
 
 TITLE = "Why did the CNN say that? · CIFAR-10 + Captum"
@@ -48,15 +58,19 @@ def build_demo(
         mcp_tools=mcp_tools.TOOLS,  # what launch(mcp_server=True) serves (ui/theme.py)
     ) as demo:
         gr.Markdown(INTRO, elem_id="title")
+        link_message = gr.Markdown(visible=False, elem_id="link-message")
         models = api.backend().models
+        # The tabs' ids are part of every link (`tab=`): keep them.
         with gr.Tabs(elem_id="tabs") as tabs:
-            with gr.Tab("Explain", id="explain", elem_id="explain-tab"):
+            with gr.Tab("Explain", id=EXPLAIN, elem_id="explain-tab"):
+                explain_link = link_wiring.panel(EXPLAIN)
                 tab = explain_tab.build(demo)
                 trust = trust_panel.build()
                 with gr.Accordion("Details (JSON)", open=False):
                     details = gr.JSON(label="Details", elem_id="details")
                 gr.Markdown(method_help(), elem_id="help")
-            with gr.Tab("Test set", id="testset", elem_id="testset-tab") as testset_opened:
+            with gr.Tab("Test set", id=TESTSET, elem_id="testset-tab") as testset_opened:
+                testset_link = link_wiring.panel(TESTSET)
                 browser = testset_tab.build(models)
         gr.Markdown(footer(model, device), elem_id="footer")
         last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
@@ -65,8 +79,16 @@ def build_demo(
             demo, tab, details, last_result, trust.downloads, server.concurrency
         )
         trust_panel.wire(trust, details)
-        if opening is not None:
-            first_visit.wire(demo, opening, tab, details, trust.downloads)
         testset_tab.wire(browser, testset_opened.select, chains, tabs, server.concurrency)
+        # On load: the link's view, else the opening example (ui/first_visit.py).
+        link_wiring.wire(
+            demo, link_message, tab, details, trust.downloads, chains, browser, tabs, opening
+        )
+        link_wiring.wire_copy(
+            explain_link, [*tab.parameters, tab.compare, tab.index], link_wiring.explain_link
+        )
+        link_wiring.wire_copy(
+            testset_link, [*browser.filters, browser.page], link_wiring.testset_link
+        )
         testset_tab.register_api(models, server.concurrency)
     return demo

@@ -292,6 +292,15 @@ def first_page(*filters: Any) -> tuple[Any, ...]:
     return show_page(*filters, 1)
 
 
+def kept_page(*values: Any) -> tuple[Any, ...]:
+    """The tab opened: the page in `values` (the one it showed, or a link's), else page 1 when
+    these filters have fewer pages."""
+    try:
+        return show_page(*values)
+    except gr.Error:
+        return first_page(*values[:-1])
+
+
 def turned_page(step: int) -> Callable[..., tuple[Any, ...]]:
     """Previous (-1) or next (+1) page, kept within the pages there are."""
 
@@ -408,13 +417,18 @@ def wire(tab: TestSetTab, opened: Any, explain: Any, tabs: gr.Tabs, concurrency:
     wiring (ui/explain_wiring.Wiring), which explains a clicked image."""
     quiet = {"api_visibility": "private", **RAW}
     page_event = {"outputs": tab.page_outputs, "show_progress": "minimal", **quiet}
-    for trigger in (opened, tab.model.select):
+    # Opening the tab (a click, or a link's `gr.Tabs(selected=...)`, which fires it too)
+    # keeps its page; another model starts at page 1.
+    for trigger, then, page in (
+        (opened, kept_page, [tab.page]),
+        (tab.model.select, first_page, []),
+    ):
         trigger(
             show_matrix,
             inputs=tab.model,
             outputs=[tab.note, tab.matrix, tab.matrix_caption],
             **quiet,
-        ).success(first_page, inputs=tab.filters, **page_event)
+        ).success(then, inputs=[*tab.filters, *page], **page_event)
     tab.other.select(
         comparison_controls,
         inputs=tab.other,
