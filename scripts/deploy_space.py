@@ -11,9 +11,16 @@ The README's front matter is checked first (sdk, sdk_version = the installed Gra
 python_version, license, title, colors, short description). The token comes from ``HF_TOKEN`` or
 ``hf auth login``, never from the command line.
 
+``--hardware`` asks the Hub for the Space's hardware, at creation and again after each upload:
+``zero-a10g`` (ZeroGPU, the default: a GPU per request, free to host, each visitor's GPU time
+counted against their daily quota; it needs the Space's owner on a PRO, Team or Enterprise plan
+and a python_version ZeroGPU runs) or ``cpu-basic`` (two CPU cores, the free fallback; an
+explanation takes about a second there). docs/ZEROGPU.md says how the app runs on ZeroGPU.
+
 Example:
     python scripts/deploy_space.py captum-explorer/why-did-the-cnn-say-that --dry-run out/space
     python scripts/deploy_space.py captum-explorer/why-did-the-cnn-say-that
+    python scripts/deploy_space.py captum-explorer/why-did-the-cnn-say-that --hardware cpu-basic
 """
 
 from __future__ import annotations
@@ -59,6 +66,10 @@ IGNORE_PATTERNS = [
 SKIPPED_FOLDERS = {".git", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 SPACE_COLORS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 SHORT_DESCRIPTION_MAX = 60  # the Hub refuses longer ones
+# The hardware a deploy may ask for (huggingface_hub.SpaceHardware's values), the default first.
+HARDWARE = {"zero-a10g": "ZeroGPU", "cpu-basic": "CPU Basic"}
+# The Python versions ZeroGPU runs (Hugging Face lists 3.10.13 and 3.12.12).
+ZEROGPU_PYTHON = ("3.10", "3.12")
 SPACE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # Markdown images ![alt](path "title") and HTML <img src="path">.
 README_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)|<img\s[^>]*\bsrc=[\"']([^\"']+)")
@@ -71,6 +82,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the tree, no network")
     parser.add_argument("--private", action="store_true", help="create the Space as private")
     parser.add_argument("--commit-message", default="Deploy the app (scripts/deploy_space.py)")
+    parser.add_argument(
+        "--hardware",
+        choices=list(HARDWARE),
+        default=next(iter(HARDWARE)),
+        help="zero-a10g: ZeroGPU (default; needs a PRO plan); cpu-basic: two CPU cores",
+    )
     args = parser.parse_args(argv)
     if not SPACE_ID.match(args.space_id):
         parser.error(f"expected OWNER/NAME for the Space, got {args.space_id!r}")
@@ -143,6 +160,18 @@ def front_matter_problems(root: Path) -> list[str]:
     return problems
 
 
+def hardware_problems(root: Path, hardware: str) -> list[str]:
+    """What in the front matter the chosen hardware cannot run."""
+    python = (metadata_load(root / "README.md") or {}).get("python_version")
+    supported = any(str(python) == v or str(python).startswith(v + ".") for v in ZEROGPU_PYTHON)
+    if hardware == "zero-a10g" and not supported:
+        return [
+            f"python_version {python!r} is not one ZeroGPU runs ({' or '.join(ZEROGPU_PYTHON)}); "
+            "set one, or deploy with --hardware cpu-basic"
+        ]
+    return []
+
+
 def check_front_matter(root: Path) -> None:
     """Refuse to deploy, listing every problem, when the front matter is not right."""
     problems = front_matter_problems(root)
@@ -192,8 +221,14 @@ def write_tree(root: Path, destination: Path) -> list[str]:
     return files
 
 
-def deploy(root: Path, space_id: str, private: bool, message: str) -> tuple[str, str]:
-    """Create the Space if needed and make it hold exactly the tree; (Space URL, commit id)."""
+def deploy(
+    root: Path, space_id: str, private: bool, message: str, hardware: str = "zero-a10g"
+) -> tuple[str, str]:
+    """Create the Space if needed, make it hold exactly the tree and ask for `hardware`;
+    (Space URL, commit id)."""
+    problems = hardware_problems(root, hardware)
+    if problems:
+        raise SystemExit(f"error: {problems[0]}")
     api = HfApi()
     with tempfile.TemporaryDirectory(prefix="space-") as staged:
         files = write_tree(root, Path(staged))
@@ -201,6 +236,7 @@ def deploy(root: Path, space_id: str, private: bool, message: str) -> tuple[str,
             space_id,
             repo_type="space",
             space_sdk="gradio",
+            space_hardware=hardware,  # a new Space starts on it; an existing one: see below
             private=private or None,  # None: the owner's default visibility
             exist_ok=True,
         )
@@ -214,7 +250,27 @@ def deploy(root: Path, space_id: str, private: bool, message: str) -> tuple[str,
             commit_message=message,
         )
     print(f"uploaded {len(files)} files: {commit.commit_url}")
+    try:
+        runtime = api.request_space_hardware(space_id, hardware)
+    except HfHubHTTPError as error:
+        raise SystemExit(
+            f"error: {space_id} holds the new files, but the Hub refused the hardware "
+            f"{hardware} {refusal(error)}"
+            + (
+                "; ZeroGPU needs a PRO, Team or Enterprise plan, --hardware cpu-basic runs on any"
+                if hardware == "zero-a10g"
+                else ""
+            )
+        ) from None
+    print(f"hardware: {runtime.requested_hardware or runtime.hardware} ({HARDWARE[hardware]})")
     return str(url), commit.oid
+
+
+def refusal(error: HfHubHTTPError) -> str:
+    """The Hub's reason, after its HTTP status: "(HTTP 403): ..."."""
+    said = getattr(error, "server_message", None) or str(error).strip().splitlines()[0]
+    status = error.response.status_code if error.response is not None else "?"
+    return f"(HTTP {status}): {said}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -229,12 +285,10 @@ def main(argv: list[str] | None = None) -> None:
     if get_token() is None:
         raise SystemExit("error: no Hugging Face token: set HF_TOKEN or run `hf auth login`")
     try:
-        url, oid = deploy(ROOT, args.space_id, args.private, args.commit_message)
+        url, oid = deploy(ROOT, args.space_id, args.private, args.commit_message, args.hardware)
     except HfHubHTTPError as error:
-        said = getattr(error, "server_message", None) or str(error).strip().splitlines()[0]
-        status = error.response.status_code if error.response is not None else "?"
         raise SystemExit(
-            f"error: the Hub refused the deploy of {args.space_id} (HTTP {status}): {said}"
+            f"error: the Hub refused the deploy of {args.space_id} {refusal(error)}"
         ) from None
     print(f"Space: {url}")
     print(f"commit: {oid}  (pin: {args.space_id}@{oid})")

@@ -306,7 +306,7 @@ def test_readme_images_are_found_in_markdown_and_html() -> None:
         (("sdk: gradio", "sdk: streamlit"), "sdk must be gradio, found 'streamlit'"),
         (("sdk_version: ", "sdk_version: 1.0.0 #"), "sdk_version must be the Gradio tested here"),
         (("app_file: app.py", "app_file: main.py"), "app_file must name a file of the project"),
-        (('python_version: "3.11"', "python_version: 3.10"), "python_version must be a quoted"),
+        (('python_version: "', "python_version: 3.10 #"), "python_version must be a quoted"),
         (("license: mit\n", ""), "license is missing"),
         (("colorFrom: indigo", "colorFrom: teal"), "colorFrom must be one of"),
         (("short_description: ", "short_description: " + "x" * 61 + " "), "at most 60 allowed"),
@@ -409,7 +409,9 @@ class SpaceHubStandIn(HubStandIn):
         self.created: list[dict] = []
         self.commits: list[list[dict]] = []
         self.validated: list[dict] = []
+        self.hardware: list[tuple[str, dict]] = []  # (Space, request) per hardware request
         self.refuse_token = False  # answer every write as a Hub does for a bad token
+        self.refuse_hardware: str | None = None  # the Hub's reason for refusing hardware
 
 
 def git_blob_id(data: bytes) -> str:
@@ -454,6 +456,14 @@ class _SpaceHandler(_HubStandInHandler):
             server.spaces[space] = {".gitattributes": b"*.bin filter=lfs\n", "README.md": b"---\n"}
             return self._reply(200, url, Content_Type="application/json")
         for space, files in server.spaces.items():
+            if path == f"/api/spaces/{space}/hardware":
+                request = json.loads(self._body())
+                server.hardware.append((space, request))
+                if server.refuse_hardware is not None:
+                    body = json.dumps({"error": server.refuse_hardware}).encode()
+                    return self._reply(403, body, Content_Type="application/json")
+                hardware = {"current": None, "requested": request["flavor"]}
+                return self._json({"stage": "BUILDING", "hardware": hardware})
             if path.startswith(f"/api/spaces/{space}/preupload/"):
                 asked = json.loads(self._body())["files"]
                 mode = {"uploadMode": "regular", "shouldIgnore": False}
@@ -543,11 +553,20 @@ def test_deploy_creates_the_space_and_commits_exactly_the_tree(
     a Gradio Space is created, it ends up holding exactly the dry-run tree, byte for byte, and
     the script prints its URL and the commit to pin. A second deploy removes what no longer
     ships and finds the Space already there."""
-    done = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
+    cpu = ("--hardware", "cpu-basic")
+    done = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", *cpu, project=frozen_project)
     assert done.returncode == 0, done.stderr
     assert space_hub.created == [
-        {"name": "space", "organization": "owner", "type": "space", "sdk": "gradio"}
+        {
+            "name": "space",
+            "organization": "owner",
+            "type": "space",
+            "sdk": "gradio",
+            "hardware": "cpu-basic",
+        }
     ]
+    assert space_hub.hardware == [("owner/space", {"flavor": "cpu-basic"})]
+    assert "hardware: cpu-basic (CPU Basic)" in done.stdout
     # Exactly the dry-run tree, byte for byte: not scripts/ (which the copy also holds).
     shipped = {name: (space_tree / name).read_bytes() for name in tree_files(space_tree)}
     assert space_hub.spaces["owner/space"] == shipped  # README and .gitattributes replaced
@@ -560,7 +579,9 @@ def test_deploy_creates_the_space_and_commits_exactly_the_tree(
     assert f"commit: {oid}  (pin: owner/space@{oid})" in done.stdout, done.stdout
 
     space_hub.spaces["owner/space"]["old_module.py"] = b"left from an earlier deploy"
-    again = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
+    again = run_deploy(
+        space_hub, monkeypatch, tmp_path, "owner/space", *cpu, project=frozen_project
+    )
     assert again.returncode == 0, again.stderr
     assert space_hub.spaces["owner/space"] == shipped
     deleted = [
@@ -579,9 +600,56 @@ def test_deploy_without_a_usable_token_says_so_in_one_line(
     assert done.stderr == "error: no Hugging Face token: set HF_TOKEN or run `hf auth login`\n"
 
     space_hub.refuse_token = True
-    refused = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space")
+    refused = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", "--hardware", "cpu-basic")
     assert refused.returncode == 1 and space_hub.spaces == {}
     assert refused.stderr.strip() == (
         "error: the Hub refused the deploy of owner/space (HTTP 401): "
         "Invalid credentials in Authorization header"
     ), refused.stderr
+
+
+def with_python(project: Path, version: str) -> Path:
+    """`project` with README.md's python_version set to `version`."""
+    readme = project / "README.md"
+    text = re.sub(
+        r'^python_version: "[^"]*"$',
+        f'python_version: "{version}"',
+        readme.read_text(),
+        count=1,
+        flags=re.MULTILINE,
+    )
+    readme.write_text(text)
+    return project
+
+
+def test_zerogpu_is_the_default_and_needs_a_python_it_runs(
+    space_hub: SpaceHubStandIn,
+    frozen_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default hardware is ZeroGPU, asked for at creation and after the upload; a
+    python_version ZeroGPU does not run is refused before any request; a Hub that refuses
+    ZeroGPU (no PRO plan) is named in one line, after the files went up."""
+    with_python(frozen_project, "3.11")
+    refused = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
+    assert refused.returncode == 1 and space_hub.requests == []
+    assert refused.stderr == (
+        "error: python_version '3.11' is not one ZeroGPU runs (3.10 or 3.12); "
+        "set one, or deploy with --hardware cpu-basic\n"
+    )
+    with_python(frozen_project, "3.12")
+    done = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
+    assert done.returncode == 0, done.stderr
+    assert space_hub.created[0]["hardware"] == "zero-a10g"
+    assert space_hub.hardware == [("owner/space", {"flavor": "zero-a10g"})]
+    assert "hardware: zero-a10g (ZeroGPU)" in done.stdout
+
+    space_hub.refuse_hardware = "ZeroGPU is only available to PRO users"
+    again = run_deploy(space_hub, monkeypatch, tmp_path, "owner/space", project=frozen_project)
+    assert again.returncode == 1 and len(space_hub.commits) == 2
+    assert again.stderr.startswith(
+        "error: owner/space holds the new files, but the Hub refused the hardware zero-a10g "
+        "(HTTP 403): ZeroGPU is only available to PRO users; ZeroGPU needs a PRO"
+    ), again.stderr
+    assert "--hardware cpu-basic runs on any" in again.stderr
