@@ -1,11 +1,13 @@
 """Explain the Captum CIFAR-10 tutorial's classifier: model, weights, attributions, overlays.
 
 The names below are the public API; the subpackages hold the rest by job: `core` (model,
-weights, preprocessing, rendering, runtime), `attribution`, `trust`, `dataset`, and `testing`
+weights, preprocessing, rendering, runtime), `attribution`, `trust`, `concepts` (the learned
+features behind a decision), `dataset`, and `testing`
 (the exactness toolkit, which no explanation imports).
 """
 
 from interpret.attribution.methods import DEFAULT_METHODS, METHODS, TUTORIAL_METHODS
+from interpret.concepts import feature_atlas, features
 from interpret.core.devices import exact_float32
 from interpret.core.memory import retain_freed_memory
 from interpret.core.model import CLASSES, Net
@@ -31,6 +33,8 @@ __all__ = [
     "exact_float32",
     "explain",
     "explain_batch",
+    "feature_atlas",
+    "features",
     "load_image",
     "load_model",
     "make_params",

@@ -60,9 +60,19 @@ class Net(
 
     def after_conv1(self, x: torch.Tensor) -> torch.Tensor:
         """Everything after the first (linear) layer; `interpret.attribution.fast` enters here."""
-        x = self.pool1(self.relu1(x))
-        x = self.pool2(self.relu2(self.conv2(x)))
-        x = torch.flatten(x, 1)  # the tutorial's view(-1, 400), also for channels-last input
+        return self.head(self.features_after_conv1(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """pool2's output (N x 16 x 5 x 5): the learned features the classifier head reads."""
+        return self.features_after_conv1(self.conv1(x))
+
+    def features_after_conv1(self, x: torch.Tensor) -> torch.Tensor:
+        """pool2's output from conv1's (conv1 is affine: a path through it is computed once)."""
+        return self.pool2(self.relu2(self.conv2(self.pool1(self.relu1(x)))))
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """The logits from pool2's output: `forward(x) == head(features(x))`."""
+        x = torch.flatten(features, 1)  # the tutorial's view(-1, 400), also for channels-last
         x = self.relu3(self.fc1(x))
         x = self.relu4(self.fc2(x))
         return self.fc3(x)

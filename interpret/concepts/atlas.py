@@ -1,0 +1,122 @@
+"""The class x feature atlas: how much each learned feature contributes, per class.
+
+For every correctly classified image of a set, each pool2 channel's contribution to Integrated
+Gradients' total for its true class (baseline zeros, 50 steps: the app's defaults); the atlas
+is their mean per class (10 x 16). The per-image numbers are kept, so a cell can list the
+images where that channel contributes most. Cached on disk per (weights, set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from interpret.core.disk_cache import cache_root, load_arrays, save_arrays
+from interpret.core.model import CLASSES, Net
+from interpret.dataset.images import ImageSet
+from interpret.dataset.predictions import normalized_batch, predict_test_set, weights_digest
+
+from .shares import contributions
+
+ATLAS_STEPS = 50
+CHUNK = 500  # images per progress report
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class FeatureAtlas:
+    """`indices`: the correctly classified images (set indices, by class then index);
+    `contributions`: their channels' contributions (N x C) to IG's total for the true class."""
+
+    indices: np.ndarray
+    labels: np.ndarray
+    contributions: np.ndarray
+    dataset: str
+    n_steps: int = ATLAS_STEPS
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Mean contribution per (class, channel); NaN for a class with no correct image."""
+        channels = self.contributions.shape[1]
+        out = np.full((len(CLASSES), channels), np.nan, dtype=np.float64)
+        for label in range(len(CLASSES)):
+            rows = self.contributions[self.labels == label]
+            if len(rows):
+                out[label] = rows.mean(axis=0, dtype=np.float64)
+        return out
+
+    def counts(self) -> list[int]:
+        return [int((self.labels == label).sum()) for label in range(len(CLASSES))]
+
+    def strongest(self, label: int, channel: int, k: int = 8) -> list[tuple[int, float]]:
+        """(set index, contribution) of the class's images where `channel` contributes most;
+        ties by index."""
+        rows = np.flatnonzero(self.labels == label)
+        values = self.contributions[rows, channel]
+        order = np.lexsort((self.indices[rows], -values))[:k]
+        return [(int(self.indices[rows][i]), float(values[i])) for i in order]
+
+    def to_dict(self) -> dict[str, Any]:
+        matrix = self.matrix
+        return {
+            "classes": list(CLASSES),
+            "channels": int(self.contributions.shape[1]),
+            "matrix": [[None if np.isnan(v) else float(v) for v in row] for row in matrix],
+            "images": self.counts(),
+            "settings": {"baseline": "zeros", "n_steps": self.n_steps, "target": "true class"},
+        }
+
+
+def cache_path(model: Net, images: ImageSet, cache_dir: Path | None) -> tuple[Path, dict]:
+    weights = weights_digest(model)
+    root = cache_root() if cache_dir is None else Path(cache_dir)
+    meta = {
+        "kind": "feature atlas",
+        "weights": weights,
+        "dataset": images.fingerprint,
+        "n": len(images.labels),
+        "n_steps": ATLAS_STEPS,
+    }
+    return root / "features" / f"{weights[:20]}-{images.fingerprint[:20]}-atlas.npz", meta
+
+
+def compute_atlas(
+    model: Net, images: ImageSet, correct: np.ndarray, progress: Progress | None = None
+) -> np.ndarray:
+    """Contributions (len(correct) x C) of the images `correct` for their true classes."""
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(correct), CHUNK):
+        chosen = correct[start : start + CHUNK]
+        inputs = normalized_batch(images.images[chosen], device)
+        targets = torch.as_tensor(images.labels[chosen], device=device)
+        out.append(contributions(model, inputs, inputs * 0, targets, ATLAS_STEPS).cpu().numpy())
+        if progress is not None:
+            progress(start + len(chosen), len(correct), "measuring each feature's contribution")
+    channels = model.conv2.out_channels
+    return np.concatenate(out) if out else np.zeros((0, channels), np.float32)
+
+
+def feature_atlas(
+    model: Net,
+    images: ImageSet,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+) -> FeatureAtlas:
+    """The class x feature atlas of `images` (cached on disk per weights and set)."""
+    predicted = predict_test_set(model, images, progress=progress, cache_dir=cache_dir).predicted
+    correct = np.flatnonzero(predicted == images.labels)
+    correct = correct[np.argsort(images.labels[correct], kind="stable")]
+    path, meta = cache_path(model, images, cache_dir)
+    stored = load_arrays(path, meta)
+    if stored is not None and np.array_equal(stored["indices"], correct):
+        values = stored["contributions"]
+    else:
+        values = compute_atlas(model, images, correct, progress).astype(np.float32)
+        save_arrays(path, {"indices": correct, "contributions": values}, meta)
+    return FeatureAtlas(correct, images.labels[correct], values, images.fingerprint)
