@@ -27,12 +27,12 @@ from .config import (
     DEFAULT_OPACITY,
     DEFAULTS,
     FIRST_VISIT_EXAMPLE,
-    INSTANT,
     NO_CONTRAST,
     PREDICTED,
 )
 from .downloads import Downloads
-from .explain_tab import ExplainTab, summarize
+from .errors import gpu_refusal
+from .explain_tab import ExplainTab
 from .files import write_downloads
 from .inputs import decoded
 from .views import details_output, label_output, stored, target_choices, truth_text
@@ -87,11 +87,19 @@ class FirstVisit:
         return thread
 
     def shown(self) -> Shown | None:
-        """The result (computed by the first caller; others wait for it); None if it failed."""
+        """The result (computed by the first caller; others wait for it); None if it failed.
+        A ZeroGPU refusal (this visitor's quota, no free GPU) is raised in the app's words:
+        the page says why it opens empty, and the next visit tries again."""
         with self._lock:
             if self._shown is None:
                 try:
                     self._shown = self._compute()
+                except gr.Error as error:
+                    if (refused := gpu_refusal(error)) is not error:
+                        log.info("The first-visit example was refused by ZeroGPU: %s", error)
+                        raise refused from None
+                    log.exception("The first-visit example could not be explained")
+                    return None
                 except Exception:
                     log.exception("The first-visit example could not be explained")
                     return None
@@ -132,34 +140,16 @@ class FirstVisit:
         )
 
 
-def wire(
-    blocks: gr.Blocks,
-    first_visit: FirstVisit,
-    tab: ExplainTab,
-    details: gr.JSON,
-    files: Downloads,
-    after: Any = None,
-) -> None:
-    """On each page load, after the first paint: the example and its explanation. With
-    `after` (an event): once it succeeds instead (a link that opens on the example)."""
-    loaded = (blocks.load if after is None else after.success)(
-        first_visit.outputs,
-        outputs=[
-            tab.image,
-            tab.truth,
-            tab.target,
-            tab.index,
-            tab.gallery,
-            tab.label,
-            details,
-            *files.files,
-        ],
-        show_progress="hidden",
-        api_visibility="private",
-    )
-    loaded.success(
-        summarize,
-        inputs=details,
-        outputs=[tab.summary, tab.label],
-        **INSTANT,
-    )
+def components(tab: ExplainTab, details: gr.JSON, files: Downloads) -> list[Any]:
+    """What `FirstVisit.outputs` fills, in its order (the page load's outputs:
+    ui/link_wiring.py, where a link may ask for another view)."""
+    return [
+        tab.image,
+        tab.truth,
+        tab.target,
+        tab.index,
+        tab.gallery,
+        tab.label,
+        details,
+        *files.files,
+    ]

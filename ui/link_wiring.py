@@ -1,11 +1,12 @@
 """Links on the page (the reading and writing: ui/links.py): on each load, the view the
 address's query names, already explained; and each tab's "Copy link" button.
 
-A page load reads the link once (`open_link`) and sets the controls; then steps that each
-run only for the link that needs them (`_stop` ends the others quietly): the opening
-example as every page has it (ui/first_visit.py, computed once, ahead), or the link's image
-through the Explain tab's own chain (ui/explain_wiring.py), and the Test set tab's matrix and
-page through its own functions (ui/testset_tab.py). Every event here is private.
+One page-load event reads the link, sets the controls and, when the link asks for nothing
+else, fills in the opening example (ui/first_visit.py: computed once, ahead), so a page
+without a link waits for no more than before. A link's own image then goes down the Explain
+tab's new-image chain (ui/explain_wiring.py) after a step that ends quietly for every other
+page (`_stop`); `tab=testset` selects the tab, whose own opening chain (ui/testset_tab.py)
+shows the matrix and the link's page. Every event here is private.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from interpret import CLASSES
 from interpret.dataset.images import image_fingerprint
 
 from . import api, first_visit, links
-from .config import FIRST_VISIT_EXAMPLE, PREDICTED, RAW, REQUEST
+from .config import FIRST_VISIT_EXAMPLE, INSTANT, PREDICTED, RAW, REQUEST
 from .downloads import Downloads
-from .explain_tab import ExplainTab
+from .explain_tab import ExplainTab, summarize
 from .explain_wiring import Wiring
 from .files import request_folder, save_pictures
 from .testset_tab import TestSetTab, show_page
@@ -149,18 +150,25 @@ def open_link(request: gr.Request) -> tuple[Any, ...]:
     return opened, message, *explain_updates(opened), *testset_updates(opened)
 
 
-def opening_only(opened: links.Opened | None) -> None:
-    """Go on to the opening example only when the link shows it as every page does."""
-    if opened is not None and not opened.opens_default_explanation():
+def summarize_opening(opened: links.Opened | None, details: Any) -> tuple[Any, Any]:
+    """The opening example's summary, when the page load showed it; nothing for another view
+    (its own chain summarizes it)."""
+    if opened is None or not opened.opens_default_explanation():
+        return gr.skip(), gr.skip()
+    return summarize(details)
+
+
+def image_only(opened: links.Opened | None) -> None:
+    """Go on to the link's image only when it shows another view than the opening one (a
+    step without outputs, so that its quiet end marks no component)."""
+    if opened is None or opened.opens_default_explanation():
         _stop()
 
 
-def link_image(opened: links.Opened | None) -> tuple[Any, ...]:
+def link_image(opened: links.Opened) -> tuple[Any, ...]:
     """The link's image (its example, its index, or the opening example under other settings)
     with its true label, source and index, and the target it asks for; the Explain tab's
     new-image chain takes it from there."""
-    if opened is None or opened.opens_default_explanation():
-        _stop()
     kind, number = opened.image or ("example", FIRST_VISIT_EXAMPLE)
     if kind == "index":
         path, label, source, index = api.sample_image(number)
@@ -206,17 +214,36 @@ def wire(
     tabs: gr.Tabs,
     opening: first_visit.FirstVisit | None,
 ) -> None:
-    """On each page load: the link's view (else the opening example), explained."""
+    """On each page load: the link's view (else the opening example), explained. `opening`:
+    None for a page that opens empty."""
     opened = gr.State()
     explain_controls = [getattr(tab, name) for name in EXPLAIN_CONTROLS]
     testset_controls = [getattr(testset, name) for name in TESTSET_CONTROLS]
+    shown = first_visit.components(tab, details, downloads) if opening is not None else []
+
+    def open_page(request: gr.Request) -> tuple[Any, ...]:
+        """The link read, the controls it sets and, when it asks for nothing else, the
+        opening example (computed once, ahead): one event, as fast as a page without links."""
+        values = open_link(request)
+        if opening is None:
+            return values
+        default = values[0].opens_default_explanation()
+        return (*values, *(opening.outputs() if default else [gr.skip()] * len(shown)))
+
     loaded = blocks.load(
-        open_link,
-        outputs=[opened, message, *explain_controls, *testset_controls, tabs],
+        open_page,
+        outputs=[opened, message, *explain_controls, *testset_controls, tabs, *shown],
         show_progress="hidden",
         api_visibility="private",
         concurrency_limit=None,  # instant, unless a link waits for the test set's load
     )
+    if opening is not None:
+        loaded.success(
+            summarize_opening,
+            inputs=[opened, details],
+            outputs=[tab.summary, tab.label],
+            **INSTANT,
+        )
     # Queued, so that a step's quiet end reaches the page as an event, not an HTTP error.
     gate = {
         "inputs": opened,
@@ -224,19 +251,17 @@ def wire(
         "api_visibility": "private",
         "concurrency_limit": None,
     }
-    if opening is not None:
-        first_visit.wire(
-            blocks, opening, tab, details, downloads, loaded.success(opening_only, **gate)
-        )
     chains.then_explain(
-        loaded.success(
+        loaded.success(image_only, **gate)
+        .success(
             link_image,
             inputs=opened,
             outputs=[tab.image, tab.truth, tab.source, tab.index, tab.target],
             show_progress="hidden",
             api_visibility="private",
             **RAW,
-        ).success(**chains.new_image)
+        )
+        .success(**chains.new_image)
     )
 
 

@@ -52,6 +52,11 @@ def checked_methods(page) -> list[str]:
     ]
 
 
+def no_error_shown(page) -> None:
+    """No component marked failed: the steps a link does not need end without a trace."""
+    assert page.locator("[data-testid='status-tracker'] .error").count() == 0
+
+
 def copy_link(page, tab: str) -> str:
     """Click the tab's Copy link; the link it shows, which must be what the clipboard holds."""
     from playwright.sync_api import expect
@@ -81,6 +86,7 @@ def test_a_link_opens_its_image_explained_with_its_target_and_methods(context, a
     expect(page.locator("#summary")).to_contain_text("why the model would say cat")
     expect(page.locator("#json-file")).to_contain_text(".json", timeout=WAIT_MS)
     expect(page.locator("#link-message")).to_be_hidden()
+    no_error_shown(page)
     page.close()
 
 
@@ -90,6 +96,7 @@ def test_the_copied_link_reopens_the_same_view(context, app_url) -> None:
     page = context.new_page()
     page.goto(app_url)
     wait_for_maps(page)  # the opening example
+    no_error_shown(page)
     page.locator("#target input").click()
     page.get_by_role("option", name="dog", exact=True).click()
     expect(page.locator("#gallery .caption-label").nth(1)).to_contain_text(
@@ -137,6 +144,7 @@ def test_a_test_set_link_opens_its_filtered_page_and_copies_back(context, app_ur
     confidences = [int(re.search(r"(\d+)%$", caption).group(1)) for caption in captions]
     assert confidences == sorted(confidences)  # least confident first
     expect(page.locator("#confusion")).to_contain_text("cat", timeout=WAIT_MS)
+    no_error_shown(page)
     link = copy_link(page, "testset")
     assert re.search(r"\?tab=testset&set=[0-9a-f]{16}&true_class=cat&", link), link
     assert ("&page_number=2" in link) == bool(APP_ENV)

@@ -134,11 +134,14 @@ def test_a_page_past_the_last_is_named_and_the_tab_opens_on_page_1(backend) -> N
 
 def test_the_steps_a_link_does_not_need_end_quietly(backend) -> None:
     default, other = links.Opened(), links.Opened(explain={"target": "cat"})
-    assert link_wiring.opening_only(default) is None
-    for step, opened in ((link_wiring.opening_only, other), (link_wiring.link_image, default)):
-        with pytest.raises(gr.Error) as stopped:
-            step(opened)
-        assert stopped.value.visible is False and stopped.value.print_exception is False
+    assert link_wiring.image_only(other) is None
+    with pytest.raises(gr.Error) as stopped:
+        link_wiring.image_only(default)
+    assert stopped.value.visible is False and stopped.value.print_exception is False
+    # The opening example's summary only under the opening example.
+    assert link_wiring.summarize_opening(other, {"target": 0}) == (gr.skip(), gr.skip())
+    text, _ = link_wiring.summarize_opening(default, None)
+    assert text == link_wiring.summarize(None)[0]
 
 
 def test_a_links_image_comes_with_its_label_and_target(backend) -> None:
@@ -219,7 +222,8 @@ def test_the_tabs_keep_the_ids_links_name_and_link_events_stay_private(backend) 
     config = blocks.get_config_file()
     tab_ids = [c["props"].get("id") for c in config["components"] if c["type"] == "tabitem"]
     assert tab_ids == ["explain", "testset"] == list(links.TABS)
-    functions = {"open_link", "opening_only", "link_image", "explain_link", "testset_link"}
+    functions = {"open_page", "summarize_opening", "image_only", "link_image"}
+    functions |= {"explain_link", "testset_link"}
     found = [fn for fn in blocks.fns.values() if fn.name in functions]
     assert {fn.name for fn in found} == functions
     assert all(fn.api_visibility == "private" for fn in found)
