@@ -13,22 +13,29 @@ import re
 
 import pytest
 from chromium import LAPTOP, WAIT_MS, wait_for_maps
-from test_browser_testset import (
-    open_test_set_tab,
-    test_a_confusion_cell_lists_its_images_and_a_click_explains_one,
-    test_a_second_model_explains_the_same_image_and_target,
-    test_a_strategy_lists_its_images_and_a_click_explains_one,
-)
+from test_browser_testset import open_test_set_tab
 from zerogpu_server import ENV, calls, fail_next
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 APP_ENV = ENV
-# The Test set tab's own tests, run again on this server (pytest collects them here too).
-__all__ = [
-    "test_a_confusion_cell_lists_its_images_and_a_click_explains_one",
-    "test_a_second_model_explains_the_same_image_and_target",
-    "test_a_strategy_lists_its_images_and_a_click_explains_one",
-]
+
+
+def test_a_first_visit_out_of_quota_says_so_and_the_next_visit_explains(
+    browser, app_url: str
+) -> None:
+    """The first page load computes the example on ZeroGPU (this module loads the server's
+    first page: the endpoint tests load none)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    fail_next("quota")
+    page.goto(app_url)
+    toast = page.locator(".toast-body")
+    expect(toast).to_contain_text("The GPU can't be used for you right now", timeout=WAIT_MS)
+    expect(page.locator("#gallery .caption-label")).to_have_count(0)
+    page.reload()
+    wait_for_maps(page)
+    page.close()
 
 
 def test_explain_with_trust_scores_and_a_refusal_on_the_page(browser, app_url: str) -> None:
@@ -42,12 +49,22 @@ def test_explain_with_trust_scores_and_a_refusal_on_the_page(browser, app_url: s
     table = page.locator("#trust-table")
     expect(table).to_be_visible(timeout=WAIT_MS)
     expect(table).to_contain_text("DeepLift")
+    expect(page.locator("#trust-note")).to_contain_text("Sanity check", timeout=WAIT_MS)
     made = [call["function"] for call in calls(mark)]
     assert made == ["explain_on_gpu", "score_on_gpu"], made
 
+    mark = len(calls())
     fail_next("quota")
     explain = page.get_by_role("button", name="Explain", exact=True)
     explain.click()
+    for _ in range(WAIT_MS // 500):
+        if calls(mark):
+            break
+        page.wait_for_timeout(500)
+    refused = calls(mark)[:1]
+    assert [(c["function"], c["outcome"]) for c in refused] == [
+        ("explain_on_gpu", "refused: ZeroGPU quota exceeded")
+    ], calls(mark)
     toast = page.locator(".toast-body")
     expect(toast).to_contain_text("The GPU can't be used for you right now", timeout=WAIT_MS)
     expect(toast).to_contain_text("Try again in")
@@ -86,3 +103,17 @@ def test_the_batch_view_and_the_disagreements(browser, app_url: str) -> None:
     expect(page.locator("#testset-status")).to_contain_text("disagree", timeout=WAIT_MS)
     expect(page.locator("#testset-grid .caption-label").first).to_be_visible(timeout=WAIT_MS)
     page.close()
+
+
+# The Test set tab's own tests, run again on this server (pytest collects them here too).
+from test_browser_testset import (  # noqa: E402 (after this module's tests: they run first)
+    test_a_confusion_cell_lists_its_images_and_a_click_explains_one,
+    test_a_second_model_explains_the_same_image_and_target,
+    test_a_strategy_lists_its_images_and_a_click_explains_one,
+)
+
+__all__ = [
+    "test_a_confusion_cell_lists_its_images_and_a_click_explains_one",
+    "test_a_second_model_explains_the_same_image_and_target",
+    "test_a_strategy_lists_its_images_and_a_click_explains_one",
+]
