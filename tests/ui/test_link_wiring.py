@@ -30,6 +30,7 @@ from ui.dataset import TestSetSource
 from ui.first_visit import FirstVisit
 from ui.models import Models
 from ui.page import build_demo
+from ui.testset_tab import first_page, kept_page
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +228,11 @@ def test_the_tabs_keep_the_ids_links_name_and_link_events_stay_private(backend) 
     found = [fn for fn in blocks.fns.values() if fn.name in functions]
     assert {fn.name for fn in found} == functions
     assert all(fn.api_visibility == "private" for fn in found)
+
+
+def test_the_test_set_tab_opens_on_the_page_it_holds_or_on_page_1(backend) -> None:
+    """What a link's page relies on: opening the tab shows the page in the page box."""
+    filters = ("retrained", "none", "any", "any", "all", "all", 0.0, 1.0, "index")
+    text, _, indices, page = kept_page(*filters, 3)
+    assert page == 3 and indices == list(range(48, 72)) and "page 3 of 5" in text
+    assert kept_page(*filters, 9) == first_page(*filters)  # past the last page
