@@ -1,4 +1,4 @@
-"""Command line: ``python -m interpret {explain,predict,methods}``.
+"""Command line: ``python -m interpret {explain,features,predict,methods}``.
 
 User errors (bad image, bad parameter, unusable weights) exit with code 2 and one line on
 stderr, never a traceback.
@@ -49,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--sanity", action="store_true", help="model-randomization sanity check")
     run.add_argument("--out", default="explanation", help="output directory")
 
+    inside = commands.add_parser(
+        "features", help="the learned features (pool2 channels) behind one decision"
+    )
+    inside.add_argument("image")
+    inside.add_argument("--weights", help="weights source (directory, file or Hub repo id)")
+    inside.add_argument("--target", help="class index or name (default: the prediction)")
+    inside.add_argument("--contrast", help="explain 'target rather than this class'")
+    inside.add_argument("--baseline", default="zeros", help="zeros, black, blur, noise or mean")
+    inside.add_argument("--n-steps", type=int, default=50)
+    inside.add_argument("--top", type=int, default=6, help="channels drawn (default 6)")
+    inside.add_argument("--out", default="features", help="output directory")
+
     predict = commands.add_parser("predict", help="top-5 classes for images")
     predict.add_argument("images", nargs="+")
     predict.add_argument("--weights")
@@ -90,6 +102,46 @@ def _explain(args: argparse.Namespace) -> None:
     )
 
 
+def _features(args: argparse.Namespace) -> None:
+    import json
+
+    from interpret.concepts import features
+    from interpret.concepts.pictures import patch_cards, share_cards, strip
+    from interpret.dataset.sources import load_test_set
+
+    picture = model_image(args.image)
+    model = load_model(args.weights)
+    images = load_test_set(download=False)  # INTERPRET_CIFAR10_DIR, else the bundled examples
+    result = features(
+        model,
+        picture,
+        args.target,
+        args.contrast,
+        baseline=args.baseline,
+        n_steps=args.n_steps,
+        images=images,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "features.json").write_text(json.dumps(result.to_dict(), indent=2))
+    np.savez(
+        out / "shares.npz",
+        shares=result.shares.maps.cpu().numpy(),
+        contributions=result.shares.contributions.cpu().numpy(),
+    )
+    shown = result.order[: max(0, args.top)]
+    for channel, tile in zip(shown, share_cards(result, shown)):
+        tile.save(out / f"channel_{channel:02d}.png")
+        strip(patch_cards(result, images, channel)).save(out / f"channel_{channel:02d}_top.png")
+    described = result.to_dict()
+    print(
+        f"{described['explained']}: total {described['total']:+.4f} over 16 channels "
+        f"(delta {described['delta']:+.4f}); top channels "
+        + ", ".join(f"{c['channel']} {c['contribution']:+.3f}" for c in described["channels"][:3])
+        + f"; top images from {images.name}; wrote {out}/"
+    )
+
+
 def _predict(args: argparse.Namespace) -> None:
     import torch
 
@@ -118,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "explain":
             _explain(args)
+        elif args.command == "features":
+            _features(args)
         elif args.command == "predict":
             _predict(args)
         else:

@@ -124,19 +124,29 @@ def _cumulative_sum_threshold(values: np.ndarray, percentile: float) -> float:
     return float(sorted_values[index])
 
 
-def normalize_attribution(attribution: np.ndarray, sign: str, outlier_perc: float) -> np.ndarray:
-    """Channel-summed map scaled to [-1, 1] exactly as Captum's ``_normalize_attr``.
+def normalize_source(attribution: np.ndarray, sign: str) -> np.ndarray:
+    """The channel-summed map, reduced to the part `sign` shows."""
+    summed = attribution.sum(axis=0) if attribution.ndim == 3 else attribution
+    if sign == "absolute_value":
+        return np.abs(summed)
+    if sign == "positive":
+        return np.maximum(summed, 0)
+    if sign == "negative":
+        return np.minimum(summed, 0)
+    return summed
+
+
+def normalize_attribution(
+    attribution: np.ndarray, sign: str, outlier_perc: float, scale_of: np.ndarray | None = None
+) -> np.ndarray:
+    """Channel-summed map scaled to [-1, 1] exactly as Captum's ``_normalize_attr``; with
+    `scale_of`, on that map's scale instead (parts of one map drawn comparably).
 
     An all-zero map (e.g. a dead ReLU path) stays zero instead of dividing by zero.
     """
-    summed = attribution.sum(axis=0) if attribution.ndim == 3 else attribution
-    if sign == "absolute_value":
-        summed = np.abs(summed)
-    elif sign == "positive":
-        summed = np.maximum(summed, 0)
-    elif sign == "negative":
-        summed = np.minimum(summed, 0)
-    threshold = _cumulative_sum_threshold(np.abs(summed), 100.0 - outlier_perc)
+    summed = normalize_source(attribution, sign)
+    reference = summed if scale_of is None else normalize_source(scale_of, sign)
+    threshold = _cumulative_sum_threshold(np.abs(reference), 100.0 - outlier_perc)
     if threshold == 0:
         return np.zeros_like(summed)
     if sign == "negative":
@@ -160,9 +170,10 @@ def blend(
     outlier_perc: float,
     alpha: float = 0.5,
     cmap: str | None = None,
+    scale_of: np.ndarray | None = None,
 ) -> np.ndarray:
     """HxWx3 uint8 blended heat map at the input's own size (Captum's colors)."""
-    normalized = normalize_attribution(attribution, sign, outlier_perc)
+    normalized = normalize_attribution(attribution, sign, outlier_perc, scale_of)
     low, high = value_range(sign)
     heat = colormap(sign, cmap)((normalized - low) / (high - low))[..., :3]
     mixed = alpha * heat + (1 - alpha) * _grayscale(image)
@@ -223,9 +234,12 @@ def overlay_card(
     sign_text: str,
     alpha: float = 0.5,
     cmap: str | None = None,
+    scale_of: np.ndarray | None = None,
 ) -> Image.Image:
-    """Blended heat map, upscaled, with caption and color scale."""
-    tile = card(blend(attribution, image, sign, outlier_perc, alpha, cmap), title, sign_text)
+    """Blended heat map, upscaled, with caption and color scale (on `scale_of`'s scale when
+    given: a part of a map drawn as the whole map would draw it)."""
+    picture = blend(attribution, image, sign, outlier_perc, alpha, cmap, scale_of)
+    tile = card(picture, title, sign_text)
     framed = Image.new("RGB", (tile.width, tile.height + COLORBAR_HEIGHT), BACKGROUND)
     framed.paste(tile, (0, 0))
     framed.paste(_colorbar(tile.width, sign, cmap), (0, tile.height))

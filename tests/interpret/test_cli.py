@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from conftest import Command, Finished, example
 
-from interpret import DEFAULT_METHODS, METHODS, explain, load_model
+from interpret import DEFAULT_METHODS, METHODS, explain, features, load_model
 from interpret.cli import main
+from interpret.dataset.sources import bundled
 
 
 def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path, capsys) -> None:
@@ -60,6 +61,31 @@ def test_explain_round_trip(tmp_path: Path, pretrained_dir: Path, capsys) -> Non
         np.testing.assert_array_equal(arrays[key], again.attributions[key])
 
 
+def test_features_writes_what_the_library_computes(
+    tmp_path: Path, pretrained_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a configured test set, the top images come from the 20 bundled examples."""
+    monkeypatch.delenv("INTERPRET_CIFAR10_DIR", raising=False)
+    out = tmp_path / "out"
+    args = ["features", str(example(3)), "--weights", str(pretrained_dir), "--target", "1"]
+    status = main([*args, "--contrast", "airplane", "--top", "2", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    assert printed.out.startswith("logit[automobile] - logit[airplane]: total ")
+    described = json.loads((out / "features.json").read_text())
+    expected = features(load_model(pretrained_dir), example(3), 1, "airplane", images=bundled())
+    assert described == json.loads(json.dumps(expected.to_dict()))
+    assert described["top_images_from"]["size"] == 20
+    shares = np.load(out / "shares.npz")
+    np.testing.assert_array_equal(shares["shares"], expected.shares.maps.numpy())
+    drawn = sorted(path.name for path in out.glob("channel_*.png"))
+    first, second = expected.order[:2]
+    assert drawn == sorted(
+        [f"channel_{c:02d}.png" for c in (first, second)]
+        + [f"channel_{c:02d}_top.png" for c in (first, second)]
+    )
+
+
 def test_predict_prints_top5(pretrained_dir: Path, capsys) -> None:
     status = main(["predict", str(example(0)), str(example(1)), "--weights", str(pretrained_dir)])
     printed = capsys.readouterr()
@@ -82,6 +108,11 @@ def test_methods_lists_every_key(capsys) -> None:
         (["explain", "IMAGE", "--n-steps", "0"], "error: n_steps must be between 1 and 500"),
         (["explain", "IMAGE", "--target", "llama"], "error: unknown target class 'llama'"),
         (["explain", "IMAGE", "--weights", "/tmp/nope.pt"], "error: /tmp/nope.pt: no such file"),
+        (["features", "/nonexistent.png"], "error: no such image file"),
+        (["features", "IMAGE", "--n-steps", "501"], "error: n_steps must be between 1 and 500"),
+        (["features", "IMAGE", "--target", "llama"], "error: unknown target class 'llama'"),
+        (["features", "IMAGE", "--baseline", "fog"], "error: unknown baseline 'fog'"),
+        (["features", "IMAGE", "--contrast", "cat", "--target", "cat"], "error: the contrast"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
