@@ -400,11 +400,6 @@ def query_string(opened: Opened, served: Served) -> str:
     return "&".join(f"{name}={quote(as_text(value), safe=',')}" for name, value in pairs)
 
 
-def with_image(opened: Opened, example: int | None = None, index: int | None = None) -> Opened:
-    """`opened` showing a bundled example or a test-set index (of the served set)."""
-    return replace(opened, example=example, index=index)
-
-
 def message(opened: Opened) -> str:
     """What the page says about a link it opened: each ignored value, and any note; empty
     when every value was used."""
