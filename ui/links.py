@@ -215,11 +215,16 @@ def known_parameters(served: Served) -> list[str]:
     )
 
 
+def _plain(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, without a backquote or a control character, so it
+    stays inside the message's code span: no Markdown (a link, a picture) of the link's own."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "".join(c if c.isprintable() and c != "`" else "?" for c in text)
+
+
 def shown(name: str, value: str) -> str:
     """`name=value` as the page names it: cut short, no Markdown of the link's own."""
-    text = value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 1] + "…"
-    text = "".join(c if c.isprintable() and c != "`" else "?" for c in text)
-    return f"`{name}={text}`"
+    return f"`{_plain(name, SHOWN_CHARS // 2)}={_plain(value, SHOWN_CHARS)}`"
 
 
 # ------------------------------------------------------------------ reading a link

@@ -257,6 +257,10 @@ def test_a_shown_value_is_cut_short_and_cannot_format_the_message() -> None:
     value = reason.split("`")[1]
     assert value.startswith("target=?<b>x</b>?") and len(value) <= len("target=") + 40
     assert reason.count("`") == 2
+    long_name = read("?" + "a" * 30 + "=1").ignored[0]
+    assert long_name.startswith("`" + "a" * 19 + "…=1`: not a link parameter")
+    link = read("?%60[x](//e.co)%60=1").ignored[0]  # a Markdown link: kept inside the code span
+    assert link.startswith("`?[x](//e.co)?=1`: not a link parameter") and link.count("`") == 2
 
 
 def test_the_parameters_are_the_apis() -> None:
