@@ -152,9 +152,12 @@ def _flag(text: str) -> bool:
 
 
 def _setting(name: str) -> Callable[[str], Any]:
-    """An attribution setting, checked by the library (`interpret.core.params`)."""
+    """An attribution setting, checked by the library (`interpret.core.params`), whose
+    message repeats the value: only a value of letters, digits and signs gets that far."""
 
     def read(text: str) -> Any:
+        if not text or not all(c.isascii() and (c.isalnum() or c in ".+-") for c in text):
+            raise LinkValueError("not a value this setting takes")
         try:
             return getattr(make_params(**{name: text}), name)
         except ParamError as error:

@@ -141,6 +141,8 @@ BAD = [
     ("stdevs", "-1", "must be a number between 0.0 and 5.0"),
     ("stdevs", "inf", "must be a number between"),
     ("baseline", "gray", "unknown baseline 'gray'; choose from " + ", ".join(BASELINES)),
+    ("baseline", "[x](//e.co)", "not a value this setting takes"),  # no Markdown echoed
+    ("seed", "", "not a value this setting takes"),
     ("seed", "-3", "must be between 0 and 2147483647"),
     ("opacity", "1.5", "out of range: must be between 0 and 1"),
     ("opacity", "dark", "not a number"),
