@@ -9,6 +9,7 @@ averages the contributions per class over a set's correctly classified images.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,10 +111,11 @@ def features(
     n_steps: int = 50,
     images: ImageSet | None = None,
     seed: int = 0,
+    cache_dir: Path | None = None,
 ) -> Features:
     """`image`'s Integrated Gradients map for `target` (default: the prediction; with
     `contrast`, the logit difference) split by pool2 channel; with `images`, each channel's
-    most active images of that set (cached per weights and set)."""
+    most active images of that set (cached per weights and set, under `cache_dir` when given)."""
     params = make_params(baseline=baseline, n_steps=n_steps, seed=seed)
     device = next(model.parameters()).device
     picture = model_image(image)
@@ -137,6 +139,6 @@ def features(
         chosen, other, prediction, params.baseline, params.n_steps, shares, order, pixels
     )
     if images is not None:
-        result.top = top_images(model, images)
+        result.top = top_images(model, images, cache_dir=cache_dir)
         result.top_set = {"name": images.name, "size": len(images.labels), "full": images.full}
     return result

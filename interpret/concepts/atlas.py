@@ -8,6 +8,7 @@ images where that channel contributes most. Cached on disk per (weights, set).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,14 @@ import torch
 
 from interpret.core.disk_cache import cache_root, load_arrays, save_arrays
 from interpret.core.model import CLASSES, Net
+from interpret.core.workers import map_in_order
 from interpret.dataset.images import ImageSet
 from interpret.dataset.predictions import normalized_batch, predict_test_set, weights_digest
 
 from .shares import contributions
 
 ATLAS_STEPS = 50
-CHUNK = 500  # images per progress report
+CHUNK = 250  # images per task (and progress report)
 Progress = Callable[[int, int, str], None]
 
 
@@ -88,18 +90,27 @@ def cache_path(model: Net, images: ImageSet, cache_dir: Path | None) -> tuple[Pa
 def compute_atlas(
     model: Net, images: ImageSet, correct: np.ndarray, progress: Progress | None = None
 ) -> np.ndarray:
-    """Contributions (len(correct) x C) of the images `correct` for their true classes."""
+    """Contributions (len(correct) x C) of the images `correct` for their true classes, in
+    chunks on `interpret.core.workers`' single-threaded workers (one per core)."""
     device = next(model.parameters()).device
-    out = []
-    for start in range(0, len(correct), CHUNK):
+    done = 0
+    lock = threading.Lock()
+
+    def run(start: int) -> np.ndarray:
+        nonlocal done
         chosen = correct[start : start + CHUNK]
         inputs = normalized_batch(images.images[chosen], device)
         targets = torch.as_tensor(images.labels[chosen], device=device)
-        out.append(contributions(model, inputs, inputs * 0, targets, ATLAS_STEPS).cpu().numpy())
-        if progress is not None:
-            progress(start + len(chosen), len(correct), "measuring each feature's contribution")
+        values = contributions(model, inputs, inputs * 0, targets, ATLAS_STEPS).cpu().numpy()
+        with lock:
+            done += len(chosen)
+            if progress is not None:
+                progress(done, len(correct), "measuring each feature's contribution")
+        return values
+
+    parts = map_in_order(run, range(0, len(correct), CHUNK), device)
     channels = model.conv2.out_channels
-    return np.concatenate(out) if out else np.zeros((0, channels), np.float32)
+    return np.concatenate(parts) if parts else np.zeros((0, channels), np.float32)
 
 
 def feature_atlas(

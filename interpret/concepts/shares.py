@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import torch
+import torch.nn.functional as F
 from captum.attr._utils.approximation_methods import approximation_parameters
 
 from interpret.core.model import Net
@@ -104,6 +105,34 @@ def channel_shares(
     return Shares(maps, maps.sum(dim=(1, 2, 3)), float(ends[0]), float(ends[1]))
 
 
+@torch.no_grad()
+def _features_and_rate(
+    model: Net, points: torch.Tensor, direction: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """pool2's output at conv1-output `points` and its derivative along `direction`: forward
+    mode by hand through `Net.features_after_conv1` (piecewise linear: ReLU passes the
+    tangent where its input is > 0, a max-pool where its first maximum is, as their backward
+    passes route gradients). Unlike `torch.func.jvp`, safe on several threads at once."""
+    pool1, pool2 = model.pool1, model.pool2
+
+    def pooled(
+        values: torch.Tensor, tangent: torch.Tensor, pool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        out, where = F.max_pool2d(
+            values, pool.kernel_size, pool.stride, pool.padding, pool.dilation,
+            ceil_mode=pool.ceil_mode, return_indices=True,
+        )  # fmt: skip
+        picked = tangent.flatten(2).gather(2, where.flatten(2)).view_as(out)
+        return out, picked
+
+    active = points > 0
+    hidden, tangent = pooled(model.relu1(points), direction * active, pool1)
+    convolved = model.conv2(hidden)
+    tangent = F.conv2d(tangent, model.conv2.weight, None, model.conv2.stride, model.conv2.padding)
+    active = convolved > 0
+    return pooled(model.relu2(convolved), tangent * active, pool2)
+
+
 def contributions(
     model: Net,
     inputs: torch.Tensor,
@@ -122,9 +151,8 @@ def contributions(
         points, direction, weights = _conv1_path(
             model, x, baselines[start : start + per_pass], n_steps
         )
-        with torch.no_grad():
-            features, rate = torch.func.jvp(model.features_after_conv1, (points,), (direction,))
-        features = features.detach().requires_grad_(True)
+        features, rate = _features_and_rate(model, points, direction)
+        features = features.requires_grad_(True)
         chosen = targets[start : start + per_pass].repeat_interleave(n_steps)
         with torch.enable_grad():
             logits = model.head(features)
