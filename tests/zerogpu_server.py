@@ -7,7 +7,7 @@ predictions are computed by a GPU call, not found in the session's cache).
 
 The stand-in writes one JSON line per GPU call to RECORD and reads CONTROL before each call:
 `calls`, `fail_next` and `quota_left` read and write them. A module uses the server with
-`APP_ENV = ENV` (tests/app/test_zerogpu.py and tests/browser/test_browser_zerogpu.py share it).
+`APP_ENV = ENV` (tests/app/test_app_zerogpu.py and tests/browser/test_browser_zerogpu.py share it).
 """
 
 from __future__ import annotations

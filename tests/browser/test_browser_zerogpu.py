@@ -4,7 +4,7 @@ visit, an Explain click with trust scores, Compare with, the Test set tab's matr
 thumbnail, the strategies, the batch view and the disagreements view; and a refusal for
 quota shown on the page while the page keeps working.
 
-The same server answers tests/app/test_zerogpu.py (the endpoints, bytes and durations).
+The same server answers tests/app/test_app_zerogpu.py (the endpoints, bytes and durations).
 """
 
 from __future__ import annotations
