@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from interpret.core.disk_cache import cache_root, load_arrays, save_arrays
+from interpret.core.disk_cache import load_arrays, save_arrays
 from interpret.core.model import Net
 from interpret.dataset.images import ImageSet
-from interpret.dataset.predictions import normalized_batch, weights_digest
+from interpret.dataset.predictions import normalized_batch
+
+from .cached import cache_entry
 
 TOP = 8  # images per channel
 GRID = 5  # pool2's positions per side
@@ -88,18 +90,6 @@ def rank_top(
     )
 
 
-def cache_path(model: Net, images: ImageSet, cache_dir: Path | None) -> tuple[Path, dict]:
-    weights = weights_digest(model)
-    root = cache_root() if cache_dir is None else Path(cache_dir)
-    meta = {
-        "kind": "pool2 maxima",
-        "weights": weights,
-        "dataset": images.fingerprint,
-        "n": len(images.labels),
-    }
-    return root / "features" / f"{weights[:20]}-{images.fingerprint[:20]}-maxima.npz", meta
-
-
 def top_images(
     model: Net,
     images: ImageSet,
@@ -108,7 +98,7 @@ def top_images(
     cache_dir: Path | None = None,
 ) -> TopImages:
     """Each channel's `k` most active images of `images` (cached on disk per weights and set)."""
-    path, meta = cache_path(model, images, cache_dir)
+    path, meta = cache_entry(model, images, "maxima", cache_dir)
     stored = load_arrays(path, meta)
     if stored is None:
         activations, positions = channel_maxima(model, images.images, progress)

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from interpret.core.disk_cache import cache_root, load_arrays, save_arrays
+from interpret.core.disk_cache import load_arrays, save_arrays
 from interpret.core.model import CLASSES, Net
 from interpret.core.workers import map_in_order
 from interpret.dataset.images import ImageSet
-from interpret.dataset.predictions import normalized_batch, predict_test_set, weights_digest
+from interpret.dataset.predictions import normalized_batch, predict_test_set
 
+from .cached import cache_entry
 from .shares import contributions
 
 ATLAS_STEPS = 50
@@ -74,19 +75,6 @@ class FeatureAtlas:
         }
 
 
-def cache_path(model: Net, images: ImageSet, cache_dir: Path | None) -> tuple[Path, dict]:
-    weights = weights_digest(model)
-    root = cache_root() if cache_dir is None else Path(cache_dir)
-    meta = {
-        "kind": "feature atlas",
-        "weights": weights,
-        "dataset": images.fingerprint,
-        "n": len(images.labels),
-        "n_steps": ATLAS_STEPS,
-    }
-    return root / "features" / f"{weights[:20]}-{images.fingerprint[:20]}-atlas.npz", meta
-
-
 def compute_atlas(
     model: Net, images: ImageSet, correct: np.ndarray, progress: Progress | None = None
 ) -> np.ndarray:
@@ -123,7 +111,7 @@ def feature_atlas(
     predicted = predict_test_set(model, images, progress=progress, cache_dir=cache_dir).predicted
     correct = np.flatnonzero(predicted == images.labels)
     correct = correct[np.argsort(images.labels[correct], kind="stable")]
-    path, meta = cache_path(model, images, cache_dir)
+    path, meta = cache_entry(model, images, "atlas", cache_dir, n_steps=ATLAS_STEPS)
     stored = load_arrays(path, meta)
     if stored is not None and np.array_equal(stored["indices"], correct):
         values = stored["contributions"]
