@@ -123,6 +123,7 @@ def serve(backend: Callable[[], Any]) -> None:
 
 
 def model(name: str) -> Net:
+    """The model called `name`: loaded at the server's start-up, so a worker inherits it."""
     assert _served is not None, "ui.zerogpu.serve(backend) was not called"
     return _served().models.load(name)
 
