@@ -70,6 +70,10 @@ SHORT_DESCRIPTION_MAX = 60  # the Hub refuses longer ones
 HARDWARE = {"zero-a10g": "ZeroGPU", "cpu-basic": "CPU Basic"}
 # The Python versions ZeroGPU runs (Hugging Face lists 3.10.13 and 3.12.12).
 ZEROGPU_PYTHON = ("3.10", "3.12")
+# ZeroGPU runs only the torch releases it lists (2.8.0, 2.9.1, 2.10.0, 2.11.0); requirements.txt
+# takes any torch >= 2.9, so pip on a Space would pick the newest. A ZeroGPU tree pins the newest
+# listed pair instead.
+ZEROGPU_TORCH = {"torch": "2.11.0", "torchvision": "0.26.0"}
 SPACE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 # Markdown images ![alt](path "title") and HTML <img src="path">.
 README_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)|<img\s[^>]*\bsrc=[\"']([^\"']+)")
@@ -208,8 +212,23 @@ def space_files(root: Path) -> list[str]:
     return sorted(files)
 
 
-def write_tree(root: Path, destination: Path) -> list[str]:
-    """Copy the Space's files into `destination` (new or empty); returns their paths."""
+def for_hardware(requirements: str, hardware: str) -> str:
+    """requirements.txt as the Space on `hardware` needs it: on ZeroGPU, torch and
+    torchvision pinned to a pair it runs; elsewhere unchanged."""
+    if hardware != "zero-a10g":
+        return requirements
+    lines = []
+    for line in requirements.splitlines():
+        name = re.split(r"[<>=!~ \[;#]", line.strip(), maxsplit=1)[0]
+        if name in ZEROGPU_TORCH:
+            line = f"{name}=={ZEROGPU_TORCH[name]}  # the newest pair ZeroGPU runs"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def write_tree(root: Path, destination: Path, hardware: str = "zero-a10g") -> list[str]:
+    """Copy the Space's files for `hardware` into `destination` (new or empty); returns their
+    paths."""
     check_front_matter(root)
     files = space_files(root)
     if destination.exists() and any(destination.iterdir()):
@@ -218,6 +237,9 @@ def write_tree(root: Path, destination: Path) -> list[str]:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
+    requirements = destination / "requirements.txt"
+    if requirements.is_file():
+        requirements.write_text(for_hardware(requirements.read_text(), hardware))
     return files
 
 
@@ -231,7 +253,7 @@ def deploy(
         raise SystemExit(f"error: {problems[0]}")
     api = HfApi()
     with tempfile.TemporaryDirectory(prefix="space-") as staged:
-        files = write_tree(root, Path(staged))
+        files = write_tree(root, Path(staged), hardware)
         url = api.create_repo(
             space_id,
             repo_type="space",
@@ -277,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     """Dry run: write the tree. Otherwise deploy, then print the Space URL and the commit."""
     args = parse_args(argv)
     if args.dry_run is not None:
-        files = write_tree(ROOT, args.dry_run)
+        files = write_tree(ROOT, args.dry_run, args.hardware)
         print(f"wrote {len(files)} files to {args.dry_run}:")
         print("\n".join(f"  {name}" for name in files))
         print(f"start it there: cd {args.dry_run} && python app.py")

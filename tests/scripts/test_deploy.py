@@ -239,14 +239,29 @@ def tree_files(tree: Path) -> set[str]:
 def test_dry_run_writes_exactly_what_the_space_needs(space_tree: Path) -> None:
     files = tree_files(space_tree)
     assert files == expected_space_files()
-    for name in files:
+    for name in files - {"requirements.txt"}:
         assert (space_tree / name).read_bytes() == (ROOT / name).read_bytes(), name
+    # The default hardware, ZeroGPU, runs only the torch releases it lists: the tree pins one.
+    project = (ROOT / "requirements.txt").read_text().splitlines()
+    tree = (space_tree / "requirements.txt").read_text().splitlines()
+    changed = {(a, b) for a, b in zip(project, tree) if a != b}
+    assert len(project) == len(tree) and {a.split(">=")[0] for a, _ in changed} == {
+        "torch",
+        "torchvision",
+    }, changed
+    assert {b.split("  #")[0] for _, b in changed} == {"torch==2.11.0", "torchvision==0.26.0"}
     assert {"app.py", "weights/model.safetensors", "examples/cifar10_03_0.png"} <= files
     assert any(name.startswith("ui/") for name in files) == (ROOT / "ui").is_dir()
     for absent in ("tests/", "scripts/", ".ci/", ".git/", "artifacts/", "docs/ARCH"):
         assert not any(name.startswith(absent) for name in files), absent
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
     assert not {"pyproject.toml", "requirements-dev.txt", ".gitignore"} & files
+
+
+def test_a_cpu_basic_tree_keeps_the_projects_requirements(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    run_main("deploy_space.py", "owner/space", "--dry-run", tree, "--hardware", "cpu-basic")
+    assert (tree / "requirements.txt").read_bytes() == (ROOT / "requirements.txt").read_bytes()
 
 
 def test_patterns_keep_caches_tests_and_unshown_images_out(tmp_path: Path) -> None:
