@@ -70,7 +70,7 @@ class Shares:
 
     @property
     def total(self) -> float:
-        return float(self.contributions.sum())
+        return float(self.contributions.double().sum())
 
     @property
     def delta(self) -> float:
