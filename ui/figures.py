@@ -88,3 +88,30 @@ def agreement_figure(details: dict[str, Any]) -> Figure | None:
     axes.set_title("How far the methods agree: Spearman ρ of the maps", fontsize=9)
     figure.colorbar(shown, ax=axes, shrink=0.8, label="rank correlation")
     return figure
+
+
+def atlas_figure(atlas: dict[str, Any]) -> Figure:
+    """The class x feature atlas (/feature_atlas's answer) as an annotated heat map: red
+    against the class, blue for it."""
+    matrix = np.array(
+        [[np.nan if v is None else v for v in row] for row in atlas["matrix"]], dtype=float
+    )
+    largest = float(np.nanmax(np.abs(matrix))) if np.isfinite(matrix).any() else 1.0
+    figure = Figure(figsize=(11, 5.2), dpi=100, layout="constrained")
+    axes = figure.subplots()
+    shown = axes.imshow(matrix, vmin=-largest, vmax=largest, cmap="RdBu", aspect="auto")
+    axes.set_xticks(range(matrix.shape[1]), [str(c) for c in range(matrix.shape[1])])
+    axes.set_yticks(range(len(atlas["classes"])), atlas["classes"])
+    axes.set_xlabel("learned feature (pool2 channel)")
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            if np.isfinite(matrix[i, j]):
+                light = abs(matrix[i, j]) > 0.6 * largest
+                axes.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                          color="white" if light else "black")  # fmt: skip
+    axes.set_title(
+        "Mean contribution of each feature over each class's correctly classified images",
+        fontsize=10,
+    )
+    figure.colorbar(shown, ax=axes, shrink=0.8, label="mean contribution")
+    return figure

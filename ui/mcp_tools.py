@@ -37,6 +37,7 @@ from interpret.core.preprocess import MAX_FILE_BYTES
 
 from .config import DEFAULT_OPACITY, DEFAULTS, NO_CONTRAST, PREDICTED, TRUE_LABEL
 from .errors import BASE64_ONLY, NO_URLS_BASE64, image_refused
+from .features_pictures import atlas_pictures, feature_pictures
 from .files import request_folder, write_atomically
 
 IMAGE_PARAMETERS = ("image",)  # the parameters that take an image (base64 data)
@@ -81,6 +82,8 @@ class Tool:
     endpoint: str
     card: Callable[..., Any]
     outputs: tuple[str, ...]
+    # Pictures drawn from a JSON answer (PNG bytes, caption), sent before it.
+    pictures: Callable[[Any], list[tuple[bytes, str]]] | None = None
 
     @property
     def name(self) -> str:
@@ -139,6 +142,8 @@ class Tool:
                 values[name] = value
         if values:
             shown = next(iter(values.values())) if len(values) == 1 else values
+            for data, caption in self.pictures(shown) if self.pictures else []:
+                parts += [Picture(data, "image/png"), caption]
             parts.append(json.dumps(shown, ensure_ascii=False))
         return parts
 
@@ -228,11 +233,14 @@ def served_picture(file: Mapping[str, Any], folder: str | Path) -> Picture:
 TOOLS: dict[str, Tool] = {}
 
 
-def tool(endpoint: str, *outputs: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a card as the tool of `endpoint`, whose outputs are named `outputs`."""
+def tool(
+    endpoint: str, *outputs: str, pictures: Callable[[Any], list[tuple[bytes, str]]] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a card as the tool of `endpoint`, whose outputs are named `outputs`
+    (`pictures`: drawn from its JSON answer)."""
 
     def register(card: Callable[..., Any]) -> Callable[..., Any]:
-        TOOLS[endpoint] = Tool(endpoint, card, outputs)
+        TOOLS[endpoint] = Tool(endpoint, card, outputs, pictures)
         return card
 
     return register
@@ -394,4 +402,56 @@ def find_strategies(class_name: str, model: str | None = None):
         class), "members" (test-set indices for sample_image, most typical first)}],
         "eigenvalues", "reason" (why there is one cluster, when there is), "settings",
         "model"}.
+    """
+
+
+@tool("/features", "features", pictures=feature_pictures)
+def image_features(
+    image: str,
+    target: Target = PREDICTED,
+    contrast: Contrast = NO_CONTRAST,
+    model: str | None = None,
+    baseline: Baseline = DEFAULTS.baseline,
+    n_steps: int = DEFAULTS.n_steps,
+):
+    """One level below explain_image's maps: the CNN reads an image through 16 learned
+    features (its pool2 channels). Splits the Integrated Gradients explanation by feature: how
+    much each contributed (they add up to the total), where in the image its evidence is, and
+    the CIFAR-10 test images each one responds to most.
+
+    Args:
+        image: the image itself as base64 data, "data:image/png;base64,..." (at most 3 MB);
+            its largest centered square is resized to 32x32. URLs and file paths are refused.
+        target: the class whose score is split: "predicted" (default), a class name, or
+            "true label" (only for CIFAR-10 test images the app knows)
+        contrast: "none" (default), or a class other than the target: then the split of
+            "why the target rather than this class" (the difference of the two scores)
+        model: a name from list_models (default: the app's model)
+        baseline: the reference input: zeros (a mid-gray image, default), black, blur, noise
+            or mean
+        n_steps: Integrated Gradients steps, 1-500 (default 50)
+    Returns:
+        for each of the 6 features with the largest |contribution|: its share of the heat map
+        over the image, captioned with its contribution, then a strip of the 16x16 windows of
+        the 8 test images where it is most active (their indices for sample_image in the
+        caption); then JSON {"layer": "pool2", "target", "contrast", "explained",
+        "prediction", "total", "output_difference" (the score difference explained), "delta"
+        (their difference), "channels": [{"channel", "contribution", "top_images"}] largest
+        |contribution| first, "top_images_from" (the test set), "model", "input_sha256"}.
+    """
+
+
+@tool("/feature_atlas", "atlas", pictures=atlas_pictures)
+def class_feature_atlas(model: str | None = None):
+    """The class x feature atlas: for each CIFAR-10 class, how much each of the CNN's 16 learned
+    features (pool2 channels) contributes on average to its correctly classified test images
+    (Integrated Gradients, baseline zeros, 50 steps, target the true class). The first request
+    over the full test set takes about a minute, then it is cached.
+
+    Args:
+        model: a name from list_models (default: the app's model)
+    Returns:
+        the atlas as a heat map (rows: classes, columns: features; blue for, red against),
+        then JSON {"classes", "channels": 16, "matrix": 10x16 mean contributions, "images":
+        correctly classified images per class, "settings", "model", "test_set"}.
     """

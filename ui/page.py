@@ -11,8 +11,11 @@ from interpret.core.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 
 from . import (
     api,
+    atlas_panel,
     explain_tab,
     explain_wiring,
+    features_api,
+    features_panel,
     first_visit,
     link_wiring,
     mcp_tools,
@@ -66,12 +69,14 @@ def build_demo(
                 explain_link = link_wiring.panel(EXPLAIN)
                 tab = explain_tab.build(demo)
                 trust = trust_panel.build()
+                inside = features_panel.build()
                 with gr.Accordion("Details (JSON)", open=False):
                     details = gr.JSON(label="Details", elem_id="details")
                 gr.Markdown(method_help(), elem_id="help")
             with gr.Tab("Test set", id=TESTSET, elem_id="testset-tab") as testset_opened:
                 testset_link = link_wiring.panel(TESTSET)
                 browser = testset_tab.build(models)
+                atlas = atlas_panel.build()
         gr.Markdown(footer(model, device), elem_id="footer")
         last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
 
@@ -79,6 +84,8 @@ def build_demo(
             demo, tab, details, last_result, trust.downloads, server.concurrency
         )
         trust_panel.wire(trust, details)
+        features_panel.wire(inside, tab, chains, server.concurrency)
+        atlas_panel.wire(atlas, browser.model, chains, tabs)
         testset_tab.wire(browser, testset_opened.select, chains, tabs, server.concurrency)
         # On load: the link's view, else the opening example (ui/first_visit.py).
         link_wiring.wire(
@@ -91,4 +98,6 @@ def build_demo(
             testset_link, [*browser.filters, browser.page], link_wiring.testset_link
         )
         testset_tab.register_api(models, server.concurrency)
+        features_panel.register_api(inside, tab, server.concurrency)  # appended: /features
+        features_api.register(models.default)  # and /feature_atlas
     return demo

@@ -44,6 +44,7 @@ EXPLAIN_PARAMETERS = [
     "model",
 ]
 TEST_SET_ENDPOINTS = {"/models", "/confusion", "/browse", "/strategies"}  # test_app_testset.py
+FEATURE_ENDPOINTS = {"/features", "/feature_atlas"}  # test_app_features.py
 FAST = {"nt_samples": 4}
 
 
@@ -63,7 +64,15 @@ def device_the_app_picks() -> str:
 
 def test_exactly_the_documented_endpoints(client: Client) -> None:
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(named) == {"/explain", "/download", "/predict", "/sample", *TEST_SET_ENDPOINTS}
+    assert set(named) == {
+        "/explain",
+        "/download",
+        "/predict",
+        "/sample",
+        *TEST_SET_ENDPOINTS,
+        *FEATURE_ENDPOINTS,
+    }
+    assert list(named)[-2:] == ["/features", "/feature_atlas"]  # appended
     explain_info = named["/explain"]
     assert [p["parameter_name"] for p in explain_info["parameters"]] == EXPLAIN_PARAMETERS
     defaults = {

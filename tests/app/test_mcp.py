@@ -47,6 +47,8 @@ TOOLS = {
     "confusion_matrix",
     "browse_images",
     "find_strategies",
+    "image_features",
+    "class_feature_atlas",
 }
 FAST = {"nt_samples": 4}
 
@@ -163,7 +165,7 @@ def client(app: dict[str, Any]) -> Client:
 # ------------------------------------------------------------------ the tools
 
 
-def test_the_tools_are_the_apps_seven_described_for_agents(app: dict[str, Any]) -> None:
+def test_the_tools_are_the_apps_nine_described_for_agents(app: dict[str, Any]) -> None:
     tools = in_session(app, lambda session: session.list_tools()).tools
     assert {tool.name for tool in tools} == TOOLS  # no /download, no page event
     for tool in tools:
@@ -227,6 +229,38 @@ def test_confusion_and_browse_equal_the_frozen_api(app: dict[str, Any], client: 
     _, page = answer(app, "browse_images", **settings)
     assert page == client.predict(**settings, api_name="/browse")
     assert page["items"] and all(item["confidence"] <= 0.9 for item in page["items"])
+
+
+def test_features_sends_the_top_channels_maps_and_windows_and_the_api_json(
+    app: dict[str, Any], client: Client
+) -> None:
+    result = call(app, "image_features", image=IMAGE, target="airplane")
+    assert not result.isError, result.content
+    *pairs, last = result.content
+    found = json.loads(last.text)
+    expected = client.predict(handle_file(str(example(3))), "airplane", api_name="/features")
+    assert found == expected
+    pictures = [picture(content) for content in pairs[::2]]
+    captions = [content.text for content in pairs[1::2]]
+    top = [item["channel"] for item in found["channels"][:6]]
+    assert len(pictures) == 12  # a share map and a strip of 8 windows per top channel
+    for number, channel in enumerate(top):
+        assert captions[2 * number].startswith(f"channel {channel}: ")
+        windows = ", ".join(f"#{i}" for i in found["channels"][number]["top_images"])
+        assert captions[2 * number + 1] == f"channel {channel}: most active in {windows}"
+        strip = pictures[2 * number + 1]  # 8 windows side by side
+        assert strip.width % 8 == 0 and strip.width > 4 * strip.height
+
+
+def test_the_atlas_sends_its_heat_map_and_the_api_json(app: dict[str, Any], client: Client) -> None:
+    result = call(app, "class_feature_atlas")
+    assert not result.isError, result.content
+    image, caption, last = result.content
+    heat_map, atlas = picture(image), json.loads(last.text)
+    assert caption.text.startswith("class x feature atlas")
+    assert atlas == client.predict(api_name="/feature_atlas")
+    assert heat_map.width > heat_map.height > 300
+    assert len(atlas["matrix"]) == 10 and all(len(row) == 16 for row in atlas["matrix"])
 
 
 # ------------------------------------------------------------------ hostile images
