@@ -89,9 +89,11 @@ def truth_box(page):
     return page.locator("#truth input, #truth textarea").first
 
 
-def screenshot_down_to(url: str, path: Path, show: Callable[[Any], None], last: str) -> None:
+def screenshot_down_to(
+    url: str, path: Path, show: Callable[[Any], None], last: str, first: str | None = None
+) -> None:
     """A README picture of the running app at `url`: laptop width, `show(page)` done, from the
-    top of the page down to the element `last` (a CSS selector)."""
+    top of the page (or of the element `first`) down to the element `last` (CSS selectors)."""
     sync_playwright = playwright_or_skip()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -99,8 +101,9 @@ def screenshot_down_to(url: str, path: Path, show: Callable[[Any], None], last: 
         show(page)
         page.evaluate("window.scrollTo(0, 0)")
         box = page.locator(last).bounding_box()
+        top = 0.0 if first is None else max(0.0, page.locator(first).bounding_box()["y"] - 16)
         bottom = box["y"] + box["height"] + 16
         page.screenshot(
-            path=path, full_page=True, clip={**LAPTOP, "x": 0, "y": 0, "height": bottom}
+            path=path, full_page=True, clip={**LAPTOP, "x": 0, "y": top, "height": bottom - top}
         )
         chromium.close()

@@ -26,6 +26,7 @@ from .features_views import READ_ATLAS
 from .pictures import thumbnails
 
 LISTED = 16  # images listed per cell
+NO_IMAGES = "—"  # a class without a correctly classified image
 
 
 @dataclass
@@ -89,7 +90,7 @@ def matrix_value(matrix: np.ndarray) -> Any:
     for i in range(len(rows)):
         for j in range(matrix.shape[1]):
             styles.iloc[i, j + 1] = cell_style(float(matrix[i, j]), largest or 1.0)
-    return frame.style.apply(lambda _: styles, axis=None)
+    return frame.style.apply(lambda _: styles, axis=None).format(na_rep=NO_IMAGES, precision=3)
 
 
 def show(model: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
@@ -126,6 +127,8 @@ def pick_cell(evt: gr.SelectData, model: Any) -> tuple[Any, ...]:
         heading = (
             f"**{CLASSES[row]}**, feature {column - 1}: the images where it contributes most. "
             "Click one to explain it."
+            if strongest
+            else f"**{CLASSES[row]}**: the model classifies none of its test images correctly."
         )
         return heading, items, [index for index, _ in strongest]
 
