@@ -25,7 +25,7 @@ from interpret.concepts.pictures import patch_cards, share_cards
 from interpret.dataset.images import ImageSet
 
 from . import api, features_api
-from .config import RAW
+from .config import INSTANT, RAW
 from .errors import no_image, user_errors
 from .features_views import (
     READ_BARS,
@@ -37,6 +37,8 @@ from .features_views import (
     windows_note,
 )
 from .files import request_folder, save_pictures
+
+OUTPUTS = 9  # FeaturesPanel.outputs
 
 
 @dataclass
@@ -50,6 +52,7 @@ class FeaturesPanel:
     note: gr.Markdown
     windows: gr.Gallery
     shown: gr.State  # the test-set index of each window, in the gallery's order
+    opened: gr.State  # whether the panel is open
     npz_file: gr.File
     json_file: gr.File
     api_button: gr.Button
@@ -92,7 +95,8 @@ def build() -> FeaturesPanel:
             label="Where each top feature's evidence is",
             show_label=False,
             columns=SHOWN,
-            height="auto",
+            rows=1,
+            height=300,
             object_fit="contain",
             allow_preview=False,
             elem_id="features-shares",
@@ -125,6 +129,7 @@ def build() -> FeaturesPanel:
         note,
         windows,
         gr.State([]),
+        gr.State(False),
         npz_file,
         json_file,
         api_button,
@@ -231,9 +236,41 @@ def pick_window(evt: gr.SelectData, shown: list[int]) -> int:
     return shown[evt.index]
 
 
-def wire(panel: FeaturesPanel, tab: Any, explain: Any, concurrency: int) -> None:
-    """The panel's events; `tab`: the Explain tab's components; `explain`: its wiring."""
+def show_if_open(
+    opened: bool,
+    image: Any,
+    target: Any,
+    contrast: Any,
+    model: Any,
+    baseline: Any,
+    n_steps: Any,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
+) -> Iterator[tuple[Any, ...]]:
+    """After each explanation: the open panel follows the page's request (a closed one waits
+    until it is opened)."""
+    if not opened or image is None:
+        yield tuple(gr.skip() for _ in range(OUTPUTS))
+        return
+    yield from show(image, target, contrast, model, baseline, n_steps, progress)
+
+
+def wire(panel: FeaturesPanel, tab: Any, explain: Any, details: gr.JSON, concurrency: int) -> None:
+    """The panel's events; `tab`: the Explain tab's components; `explain`: its wiring;
+    `details`: what each explanation answers."""
     request = [tab.image, tab.target, tab.contrast, tab.model, tab.baseline, tab.n_steps]
+    panel.accordion.expand(lambda: True, outputs=panel.opened, **INSTANT)
+    panel.accordion.collapse(lambda: False, outputs=panel.opened, **INSTANT)
+    details.change(
+        show_if_open,
+        inputs=[panel.opened, *request],
+        outputs=panel.outputs,
+        api_visibility="private",
+        trigger_mode="always_last",
+        show_progress="minimal",
+        concurrency_id="model",
+        concurrency_limit=concurrency,
+        **RAW,
+    )
     gr.on(
         triggers=[panel.accordion.expand, panel.button.click],
         fn=show,

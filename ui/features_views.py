@@ -48,7 +48,7 @@ def windows_note(top_set: dict[str, Any] | None, loading: bool = False) -> str:
     if not top_set:
         return ""
     if top_set.get("full"):
-        return f"The windows come from {top_set['name']} ({top_set['size']:,} images)."
+        return f"The windows come from {top_set['name']}."
     return (
         f"The windows come from {top_set['name']} only (the full test set is not available "
         "on this server), so they say little of what a feature responds to."
@@ -68,7 +68,7 @@ def bars_html(described: dict[str, Any]) -> str:
         rows.append(
             '<div class="feature-bar" style="display:flex;align-items:center;gap:8px;'
             'font-size:13px;line-height:18px">'
-            f'<span style="width:5.5em">channel {item["channel"]}</span>'
+            f'<span style="width:6.5em;white-space:nowrap">channel {item["channel"]}</span>'
             '<span style="position:relative;flex:1;height:14px;'
             'border-left:1px solid #999;margin-left:0">'
             f'<span class="bar" style="position:absolute;{side};width:{width:.2f}%;'

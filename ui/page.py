@@ -84,7 +84,7 @@ def build_demo(
             demo, tab, details, last_result, trust.downloads, server.concurrency
         )
         trust_panel.wire(trust, details)
-        features_panel.wire(inside, tab, chains, server.concurrency)
+        features_panel.wire(inside, tab, chains, details, server.concurrency)
         atlas_panel.wire(atlas, browser.model, chains, tabs)
         testset_tab.wire(browser, testset_opened.select, chains, tabs, server.concurrency)
         # On load: the link's view, else the opening example (ui/first_visit.py).

@@ -79,6 +79,11 @@ def test_inside_the_network_shows_bars_maps_windows_and_a_window_explains(
     expect(page.locator("#index input")).to_have_value(index)
     captions = wait_for_maps(page)
     assert captions[0].endswith(f"true label {label}"), captions
+    # The open panel follows the new explanation.
+    explained = captions[1].rsplit("target: ", 1)[1]
+    heading = page.locator("#features-heading")
+    expect(heading).to_contain_text(f"logit[{explained}] by model", timeout=WAIT_MS)
+    expect(page.locator("#features-windows .caption-label")).to_have_count(SHOWN * TOP)
     page.close()
 
 
