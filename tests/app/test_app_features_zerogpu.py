@@ -1,0 +1,79 @@
+"""/features and /feature_atlas under ZeroGPU's rules (tests/zerogpu_server.py: the real
+`python app.py` with the stand-in of `spaces.GPU`, shared with tests/app/test_app_zerogpu.py):
+each GPU call runs in a worker, sends names and a 32x32 picture in and numpy arrays (or
+nothing) back within its byte budget, declares a duration its work fits, and a second request
+finds the top images and the atlas in the server's memory: no GPU call for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import example
+from gradio_client import Client, handle_file
+from zerogpu_server import ENV, calls
+
+from interpret import features, load_model
+from ui.zerogpu import LONGEST
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+APP_ENV = ENV
+
+# (arguments, result) bytes: a name, the picture and settings in; the 16 share maps (16 x 3 x
+# 32 x 32 float32, 196,608 bytes) out; the top images (16 x 8 indices and positions) out; the
+# atlas and the predictions it needs through the disk only.
+BUDGETS = {
+    "features_on_gpu": (8_192, 215_000),
+    "top_images_on_gpu": (1_024, 8_192),
+    "atlas_on_gpu": (1_024, 1_024),
+    "set_predictions_on_gpu": (1_024, 1_024),  # the atlas's predictions, through the disk
+}
+
+
+def checked(made: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for call in made:
+        arguments, result = BUDGETS[call["function"]]
+        assert call["outcome"] == "ok", call
+        assert call["args_bytes"] <= arguments and call["result_bytes"] <= result, call
+        assert call["tensors"] == [] and call["worker"] != call["server"], call
+        assert 1 <= call["duration"] <= LONGEST and call["seconds"] < call["duration"], call
+    return made
+
+
+def test_features_run_in_workers_and_equal_the_library(
+    client: Client, pretrained_dir: Path
+) -> None:
+    mark = len(calls())
+    first = client.predict(handle_file(str(example(3))), "airplane", api_name="/features")
+    made = checked(calls(mark))
+    names = [call["function"] for call in made]
+    assert names.count("features_on_gpu") == 1 and set(names) <= set(BUDGETS)
+    expected = features(load_model(pretrained_dir, device="cpu"), example(3), "airplane")
+    assert [c["channel"] for c in first["channels"]] == expected.order
+    np.testing.assert_allclose(
+        [c["contribution"] for c in first["channels"]],
+        [c["contribution"] for c in expected.to_dict()["channels"]],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert all(len(c["top_images"]) == 8 for c in first["channels"])
+
+    mark = len(calls())
+    again = client.predict(handle_file(str(example(3))), "airplane", api_name="/features")
+    assert again == first
+    (call,) = checked(calls(mark))  # the top images from the server's memory
+    assert call["function"] == "features_on_gpu" and call["duration"] <= 10
+
+
+def test_the_atlas_comes_through_the_disk_once(client: Client) -> None:
+    mark = len(calls())
+    atlas = client.predict(api_name="/feature_atlas")
+    made = checked(calls(mark))
+    assert {call["function"] for call in made} <= {"atlas_on_gpu", "set_predictions_on_gpu"}
+    assert len(atlas["matrix"]) == 10 and sum(atlas["images"]) > 0
+    mark = len(calls())
+    assert client.predict(api_name="/feature_atlas") == atlas
+    assert calls(mark) == []  # from the server's memory
