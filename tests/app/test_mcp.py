@@ -1,7 +1,7 @@
 """End to end: Gradio's MCP server of `python app.py`, driven by the real `mcp` client over
 streamable HTTP (one server for the module).
 
-The tools are the app's seven (ui/mcp_tools.py), answers equal the library's and the frozen
+The tools are the app's nine (ui/mcp_tools.py), answers equal the library's and the frozen
 API's, images come as base64 data only, refusals are the app's sentences, the API's limits hold,
 and no answer names a server path.
 """

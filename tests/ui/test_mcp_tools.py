@@ -14,7 +14,7 @@ from conftest import ROOT, example
 
 from interpret import ImageError, model_image
 from interpret.core.preprocess import MAX_FILE_BYTES
-from ui import api
+from ui import api, features_api
 from ui.errors import BASE64_ONLY, NO_URLS_BASE64
 from ui.files import private_root
 from ui.mcp_tools import (
@@ -39,6 +39,8 @@ FUNCTIONS = {
     "/confusion": api.confusion_matrix,
     "/browse": api.browse_images,
     "/strategies": api.find_strategies,
+    "/features": features_api.image_features,
+    "/feature_atlas": features_api.class_feature_atlas,
 }
 PNG = example(3).read_bytes()
 DATA = "data:image/png;base64," + base64.b64encode(PNG).decode()
