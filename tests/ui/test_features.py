@@ -167,3 +167,28 @@ def test_the_mcp_pictures_come_from_the_remembered_result(backend) -> None:
     atlas = features_api.class_feature_atlas(None)
     ((heat_map, caption),) = features_pictures.atlas_pictures(atlas)
     assert heat_map.startswith(b"\x89PNG") and caption.startswith("class x feature atlas")
+
+
+class Loading:
+    """A test set still loading: not ready, then the bundled images once waited for."""
+
+    ready = False
+
+    def get(self, waiting=None):
+        if waiting is not None:
+            waiting("Loading the test set (once per server start)")
+        return bundled()
+
+
+def test_while_the_set_loads_the_panel_says_so_then_fills_in_the_windows(backend) -> None:
+    upload = {"path": str(example(3)), "meta": {"_type": "gradio.FileData"}}
+    saved, api.backend().dataset = api.backend().dataset, Loading()
+    try:
+        early, last = list(
+            features_panel.show(upload, "cat", "none", None, "zeros", 50, Progress())
+        )
+    finally:
+        api.backend().dataset = saved
+    assert "still loading" in early[4] and early[5] is None and len(early[3]) == 6
+    assert early[1] == last[1]  # the same bars, before and after
+    assert "the 20 bundled" in last[4] and len(last[5]) == 48
