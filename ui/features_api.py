@@ -130,11 +130,11 @@ def top_of(name: str, data: ImageSet, report: Report | None = None) -> TopImages
     with _lock:
         found = _tops.get(key)
     if found is None:
-        if zerogpu.ZERO_GPU:
-            path, meta = cache_entry(zerogpu.model(name), data, "maxima", None)
-            if load_arrays(path, meta) is None:
-                top_images_on_gpu(name, data.fingerprint, len(data))
-        found = top_images(zerogpu.model(name), data, progress=report)
+        path, meta = cache_entry(zerogpu.model(name), data, "maxima", None)
+        if zerogpu.ZERO_GPU and load_arrays(path, meta) is None:  # the server has no GPU
+            found = top_images_on_gpu(name, data.fingerprint, len(data))
+        else:
+            found = top_images(zerogpu.model(name), data, progress=report)
         with _lock:
             _tops[key] = found
     return found
@@ -151,6 +151,8 @@ def atlas_of(name: str, data: ImageSet, report: Report | None = None) -> Feature
             path, meta = cache_entry(zerogpu.model(name), data, "atlas", None, n_steps=50)
             if load_arrays(path, meta) is None:
                 atlas_on_gpu(name, data.fingerprint, len(data))
+            if load_arrays(path, meta) is None:  # the server must not compute it itself
+                raise RuntimeError("the atlas was computed but cannot be read from the cache")
         found = feature_atlas(zerogpu.model(name), data, progress=report)
         with _lock:
             _atlases[key] = found

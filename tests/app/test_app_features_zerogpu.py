@@ -49,8 +49,8 @@ def test_features_run_in_workers_and_equal_the_library(
     mark = len(calls())
     first = client.predict(handle_file(str(example(3))), "airplane", api_name="/features")
     made = checked(calls(mark))
-    names = [call["function"] for call in made]
-    assert names.count("features_on_gpu") == 1 and set(names) <= set(BUDGETS)
+    # The first request of the session: the share maps, then the top images (onto the disk)
+    assert [call["function"] for call in made] == ["features_on_gpu", "top_images_on_gpu"]
     expected = features(load_model(pretrained_dir, device="cpu"), example(3), "airplane")
     assert [c["channel"] for c in first["channels"]] == expected.order
     np.testing.assert_allclose(
@@ -72,7 +72,7 @@ def test_the_atlas_comes_through_the_disk_once(client: Client) -> None:
     mark = len(calls())
     atlas = client.predict(api_name="/feature_atlas")
     made = checked(calls(mark))
-    assert {call["function"] for call in made} <= {"atlas_on_gpu", "set_predictions_on_gpu"}
+    assert "atlas_on_gpu" in {call["function"] for call in made}
     assert len(atlas["matrix"]) == 10 and sum(atlas["images"]) > 0
     mark = len(calls())
     assert client.predict(api_name="/feature_atlas") == atlas
