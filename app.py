@@ -16,6 +16,9 @@ Stable API (gradio_client), documented in ui/api.py and frozen by tests/app/api_
   /browse     (true_class, predicted_class, outcome, sort, page, model, min_confidence,
                max_confidence) -> {total, page, pages, items, ...}
   /strategies (class_name, model) -> {class, clusters: [{size, accuracy, members}], ...}
+  /features   (image, target, contrast, model, baseline, n_steps) -> {layer, total, delta,
+               channels: [{channel, contribution, top_images}], ...}
+  /feature_atlas (model) -> {classes, channels, matrix (10x16), images, ...}
 
 Environment: INTERPRET_WEIGHTS (a weights source for `interpret.load_model`; default: the Hub
 repo, else the shipped weights), INTERPRET_MODEL_REPO / INTERPRET_MODEL_REVISION,
