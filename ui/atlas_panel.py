@@ -81,7 +81,7 @@ def matrix_value(matrix: np.ndarray) -> Any:
     """The atlas as a styled table: one row per class, one column per channel."""
     headers = ["class", *(str(c) for c in range(matrix.shape[1]))]
     rows = [
-        [CLASSES[i], *(None if not np.isfinite(v) else round(float(v), 3) for v in matrix[i])]
+        [CLASSES[i], *(None if not np.isfinite(v) else round(float(v), 2) for v in matrix[i])]
         for i in range(len(matrix))
     ]
     frame = pd.DataFrame(rows, columns=headers)
@@ -90,7 +90,7 @@ def matrix_value(matrix: np.ndarray) -> Any:
     for i in range(len(rows)):
         for j in range(matrix.shape[1]):
             styles.iloc[i, j + 1] = cell_style(float(matrix[i, j]), largest or 1.0)
-    return frame.style.apply(lambda _: styles, axis=None).format(na_rep=NO_IMAGES, precision=3)
+    return frame.style.apply(lambda _: styles, axis=None).format(na_rep=NO_IMAGES, precision=2)
 
 
 def show(model: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
