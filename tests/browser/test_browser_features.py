@@ -70,6 +70,7 @@ def test_inside_the_network_shows_bars_maps_windows_and_a_window_explains(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "features.png", full_page=True)
 
+    before = page.locator("#features-total").inner_text()
     picked = windows[TOP + 1]  # the second channel's second window
     index, label = re.search(r"#(\d+) (\w+)$", picked).groups()
     assert label in CLASSES
@@ -79,7 +80,8 @@ def test_inside_the_network_shows_bars_maps_windows_and_a_window_explains(
     expect(page.locator("#index input")).to_have_value(index)
     captions = wait_for_maps(page)
     assert captions[0].endswith(f"true label {label}"), captions
-    # The open panel follows the new explanation.
+    # The open panel follows the new explanation: other contributions, the same windows.
+    expect(page.locator("#features-total")).not_to_have_text(before, timeout=WAIT_MS)
     explained = captions[1].rsplit("target: ", 1)[1]
     heading = page.locator("#features-heading")
     expect(heading).to_contain_text(f"logit[{explained}] by model", timeout=WAIT_MS)
