@@ -199,10 +199,16 @@ def compute(
     """`decision`, with each channel's top images of the app's test set: (the result, that
     set, the model's name)."""
     found, name = decision(picture, target, contrast, model, baseline, n_steps)
+    return (*with_top(found, name, report), name)
+
+
+def with_top(found: Features, name: str, report: Report | None = None) -> tuple[Features, ImageSet]:
+    """`found` (a `decision`) with each channel's top images of the app's test set (waits for
+    its load): (the result, that set)."""
     data = api.test_set()
     found.top = top_of(name, data, report)
     found.top_set = {"name": data.name, "size": len(data.labels), "full": data.full}
-    return found, data, name
+    return found, data
 
 
 def answer(found: Features, name: str, key: str | None = None) -> dict[str, Any]:

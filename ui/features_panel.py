@@ -195,8 +195,8 @@ def show(
         raise no_image()
     with user_errors("split the decision by learned feature"):
         picture = api.read_upload(image)
-        loading = not api.backend().dataset.ready
-        if loading:
+        early = None
+        if not api.backend().dataset.ready:  # the bars and maps now, the windows once loaded
             early, name = features_api.decision(picture, target, contrast, model, baseline, n_steps)
             described = {**early.to_dict(), "model": name}
             yield (
@@ -214,9 +214,12 @@ def show(
         def report(done: int, total: int, what: str) -> None:
             progress((done, total), desc=f"{what}: {done:,} of {total:,} images")
 
-        found, data, name = features_api.compute(
-            picture, target, contrast, model, baseline, n_steps, report
-        )
+        if early is None:
+            found, data, name = features_api.compute(
+                picture, target, contrast, model, baseline, n_steps, report
+            )
+        else:  # the decision already made: only the top images wait for the set
+            found, data = features_api.with_top(early, name, report)
         described = features_api.answer(found, name)
         items, indices = window_items(found, data)
         yield (
