@@ -15,30 +15,21 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from bundled_backend import bundled_backend
 from conftest import example
 from PIL import Image
 
 from interpret import CLASSES, ParamError, feature_atlas, features
-from interpret.dataset.sampler import Sampler
 from interpret.dataset.sources import bundled
 from ui import api, atlas_panel, features_api, features_panel, features_pictures, features_views
-from ui.dataset import TestSetSource
-from ui.models import Models
 
 
 @pytest.fixture(scope="module")
 def backend(shipped_net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[api.Backend]:
     """The endpoints configured as app.py does, on the 20 bundled images, caching in a
     folder of this module's."""
-    saved, cache = api._backend, tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("INTERPRET_CACHE_DIR", str(cache))
-        sampler = Sampler()
-        source = TestSetSource(sampler, {"INTERPRET_CIFAR10_ROOT": str(cache / "none")})
-        yield api.configure(
-            shipped_net, sampler, None, Models.build(shipped_net, "cpu", environ={}), source
-        )
-    api._backend = saved
+    with bundled_backend(shipped_net, tmp_path_factory.mktemp("cache")) as configured:
+        yield configured
 
 
 class Progress:

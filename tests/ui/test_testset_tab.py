@@ -17,6 +17,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from bundled_backend import bundled_backend
 from gradio.state_holder import SessionState
 from PIL import Image
 
@@ -26,9 +27,7 @@ from interpret.dataset import sources as testset
 from interpret.dataset.browse import browse, confusion
 from interpret.dataset.predictions import predict_test_set
 from interpret.dataset.registry import RegistryError
-from interpret.dataset.sampler import Sampler
 from ui import api, pictures, testset_tab
-from ui.dataset import TestSetSource
 from ui.gradio_fixes import UploadsOnlyBlocks
 from ui.models import DEFAULT_NAME, Models
 from ui.views import confusion_rows, item_caption
@@ -116,15 +115,8 @@ def test_a_mean_map_card_uses_its_own_range() -> None:
 def backend(shipped_net, tmp_path_factory: pytest.TempPathFactory) -> Iterator[api.Backend]:
     """The endpoints configured as app.py does, on the 20 bundled images, caching in a
     folder of this module's."""
-    saved, cache = api._backend, tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("INTERPRET_CACHE_DIR", str(cache))
-        sampler = Sampler()
-        source = TestSetSource(sampler, {"INTERPRET_CIFAR10_ROOT": str(cache / "none")})
-        yield api.configure(
-            shipped_net, sampler, None, Models.build(shipped_net, "cpu", environ={}), source
-        )
-    api._backend = saved
+    with bundled_backend(shipped_net, tmp_path_factory.mktemp("cache")) as configured:
+        yield configured
 
 
 FILTERS = ("retrained", "none", "any", "any", "all", "all", 0.0, 1.0, "most confident first")
