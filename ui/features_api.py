@@ -22,7 +22,7 @@ import torch
 
 from interpret.concepts import FeatureAtlas, Features, Shares, TopImages, features
 from interpret.concepts.activation import top_images
-from interpret.concepts.atlas import feature_atlas
+from interpret.concepts.atlas import CHUNK, Compute, compute_atlas, feature_atlas
 from interpret.concepts.cached import cache_entry
 from interpret.core.disk_cache import load_arrays
 from interpret.core.params import ParamError
@@ -39,6 +39,10 @@ Report = Callable[[int, int, str], None]
 SHARES_SECONDS = 0.2  # one image's 16 share maps at 50 steps, measured on the busy 2-core CPU
 TOP_SECONDS_PER_IMAGE = 0.0002  # every channel's maxima (1.3 s for 10,000 images)
 ATLAS_SECONDS_PER_IMAGE = 0.004  # the atlas's contributions (about 35 s for 9,000 images)
+# Images per GPU call of the atlas: a declared 15 s each rather than the 120 s cap for the whole
+# (a visitor with a little quota left can build it), and a multiple of the library's CHUNK, so
+# every batch is the one the one-call atlas computes: the parts put together equal it exactly.
+ATLAS_PART = 4 * CHUNK
 REMEMBERED = 32  # recent /features results kept for the MCP tool's pictures
 
 
@@ -104,16 +108,18 @@ def top_images_on_gpu(name: str, fingerprint: str, count: int) -> TopImages:
     return top_images(zerogpu.model(name), zerogpu.images(fingerprint))
 
 
-def _atlas_seconds(name: str, fingerprint: str, count: int) -> int:
-    work = (zerogpu.PREDICT_SECONDS_PER_IMAGE + ATLAS_SECONDS_PER_IMAGE) * count
-    return zerogpu.seconds(work)
+def _atlas_part_seconds(name: str, fingerprint: str, indices: Any) -> int:
+    count = len(indices) if isinstance(indices, (list, tuple)) else ATLAS_PART
+    return zerogpu.seconds(ATLAS_SECONDS_PER_IMAGE * count)
 
 
-@zerogpu.gpu(duration=_atlas_seconds)
-def atlas_on_gpu(name: str, fingerprint: str, count: int) -> None:
-    """The atlas of model `name` over the set, written to the disk cache (nothing comes back:
-    its per-image contributions are the server's to read there)."""
-    feature_atlas(zerogpu.model(name), zerogpu.images(fingerprint))
+@zerogpu.gpu(duration=_atlas_part_seconds)
+def atlas_part_on_gpu(name: str, fingerprint: str, indices: list[int]) -> np.ndarray:
+    """The atlas's contributions (len(indices) x 16 float32: 64 KB for ATLAS_PART images) of
+    the set's images `indices` for their true classes; the server puts the parts together."""
+    chosen = np.asarray(indices, dtype=np.int64)
+    values = compute_atlas(zerogpu.model(name), zerogpu.images(fingerprint), chosen)
+    return np.asarray(values, dtype=np.float32)
 
 
 # ------------------------------------------------------------------ the server's side
@@ -122,6 +128,9 @@ _lock = threading.Lock()
 _tops: dict[tuple[str, str], TopImages] = {}
 _atlases: dict[tuple[str, str], FeatureAtlas] = {}
 _recent: OrderedDict[str, tuple[Features, ImageSet]] = OrderedDict()
+_parts: dict[
+    tuple[str, str, tuple[int, ...]], np.ndarray
+] = {}  # atlas parts of an unfinished atlas
 
 
 def top_of(name: str, data: ImageSet, report: Report | None = None) -> TopImages:
@@ -141,22 +150,50 @@ def top_of(name: str, data: ImageSet, report: Report | None = None) -> TopImages
 
 
 def atlas_of(name: str, data: ImageSet, report: Report | None = None) -> FeatureAtlas:
-    """Model `name`'s class x feature atlas over `data`: from memory, the disk, or computed."""
+    """Model `name`'s class x feature atlas over `data`: from memory, the disk, or computed
+    (on ZeroGPU in GPU calls of ATLAS_PART images each: `atlas_in_parts`)."""
     key = (name, data.fingerprint)
     with _lock:
         found = _atlases.get(key)
     if found is None:
-        if zerogpu.ZERO_GPU:
+        compute = None
+        if zerogpu.ZERO_GPU:  # the server has no GPU: the predictions, then the parts
             zerogpu.predictions(name, data)  # the atlas reads them from the cache
-            path, meta = cache_entry(zerogpu.model(name), data, "atlas", None, n_steps=50)
-            if load_arrays(path, meta) is None:
-                atlas_on_gpu(name, data.fingerprint, len(data))
-            if load_arrays(path, meta) is None:  # the server must not compute it itself
-                raise RuntimeError("the atlas was computed but cannot be read from the cache")
-        found = feature_atlas(zerogpu.model(name), data, progress=report)
+            compute = atlas_in_parts(name, data.fingerprint)
+        found = feature_atlas(zerogpu.model(name), data, progress=report, compute=compute)
         with _lock:
             _atlases[key] = found
     return found
+
+
+def atlas_in_parts(name: str, fingerprint: str) -> Compute:
+    """The atlas's contributions as GPU calls of ATLAS_PART images each (their indices in,
+    their contributions back), with progress after each. A part already computed is kept
+    until the atlas is whole, so a request refused halfway (the visitor's quota) goes on
+    from there next time."""
+
+    def compute(correct: np.ndarray, progress: Report | None) -> np.ndarray:
+        parts, keys = [], []
+        for start in range(0, len(correct), ATLAS_PART):
+            chosen = [int(i) for i in correct[start : start + ATLAS_PART]]
+            key = (name, fingerprint, tuple(chosen))
+            keys.append(key)
+            with _lock:
+                part = _parts.get(key)
+            if part is None:
+                part = atlas_part_on_gpu(name, fingerprint, chosen)
+                with _lock:
+                    _parts[key] = part
+            parts.append(part)
+            if progress is not None:
+                done = start + len(chosen)
+                progress(done, len(correct), "measuring each feature's contribution")
+        with _lock:
+            for key in keys:
+                _parts.pop(key, None)
+        return np.concatenate(parts) if parts else np.zeros((0, 16), np.float32)
+
+    return compute
 
 
 def _steps(value: Any) -> int:

@@ -29,6 +29,7 @@ from .shares import contributions
 ATLAS_STEPS = 50
 CHUNK = 250  # images per task (and progress report)
 Progress = Callable[[int, int, str], None]
+Compute = Callable[[np.ndarray, Progress | None], np.ndarray]  # correct indices -> contributions
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,11 @@ def feature_atlas(
     images: ImageSet,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    compute: Compute | None = None,
 ) -> FeatureAtlas:
-    """The class x feature atlas of `images` (cached on disk per weights and set)."""
+    """The class x feature atlas of `images` (cached on disk per weights and set). `compute`
+    (correct indices, progress) -> contributions replaces `compute_atlas` on a cache miss: the
+    app's ZeroGPU path splits the work into GPU calls that way."""
     predicted = predict_test_set(model, images, progress=progress, cache_dir=cache_dir).predicted
     correct = np.flatnonzero(predicted == images.labels)
     correct = correct[np.argsort(images.labels[correct], kind="stable")]
@@ -116,6 +120,10 @@ def feature_atlas(
     if stored is not None and np.array_equal(stored["indices"], correct):
         values = stored["contributions"]
     else:
-        values = compute_atlas(model, images, correct, progress).astype(np.float32)
+        if compute is None:
+            values = compute_atlas(model, images, correct, progress)
+        else:
+            values = compute(correct, progress)
+        values = np.asarray(values, dtype=np.float32)
         save_arrays(path, {"indices": correct, "contributions": values}, meta)
     return FeatureAtlas(correct, images.labels[correct], values, images.fingerprint)

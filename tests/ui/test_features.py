@@ -20,6 +20,8 @@ from conftest import example
 from PIL import Image
 
 from interpret import CLASSES, ParamError, feature_atlas, features
+from interpret.concepts import atlas
+from interpret.dataset.predictions import predict_test_set
 from interpret.dataset.sources import bundled
 from ui import api, atlas_panel, features_api, features_panel, features_pictures, features_views
 
@@ -91,7 +93,8 @@ def test_durations_grow_with_the_work() -> None:
     one = features_api._features_seconds("m", None, None, None, "zeros", 50)
     assert one <= 6 < features_api._features_seconds("m", None, None, None, "zeros", 500)
     assert features_api._set_seconds("m", "f", 10_000) <= 10
-    assert 60 < features_api._atlas_seconds("m", "f", 10_000) <= 120
+    part = features_api._atlas_part_seconds("m", "f", list(range(features_api.ATLAS_PART)))
+    assert part <= 20  # with the x3 margin, well under ZeroGPU's default 60 s
 
 
 def test_the_bars_are_the_channels_in_order_with_their_signs() -> None:
@@ -132,6 +135,42 @@ def test_the_panel_shows_bars_maps_and_windows_that_name_their_images(backend) -
     assert arrays["share_maps"].shape == (16, 3, 32, 32) and arrays["top_images"].shape == (16, 8)
     assert json.loads(Path(record).read_text())["layer"] == "pool2"
     assert features_panel.pick_window(SimpleNamespace(index=9), indices) == indices[9]
+
+
+def test_the_atlas_in_parts_equals_the_one_call_atlas_and_resumes(
+    backend, shipped_net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of ATLAS_PART images (a multiple of the library's chunk; both small here, so the
+    20 bundled images make several parts) put together are the one-call atlas, bit for bit;
+    a part refused halfway (the quota) leaves the parts before it kept for the next request."""
+    monkeypatch.setattr(atlas, "CHUNK", 2)
+    monkeypatch.setattr(features_api, "ATLAS_PART", 4)
+    data = api.test_set()
+    name = api.backend().models.default
+    correct = np.flatnonzero(predict_test_set(shipped_net, data).predicted == data.labels)
+    correct = correct[np.argsort(data.labels[correct], kind="stable")]
+    whole = atlas.compute_atlas(shipped_net, data, correct)
+    real, sent = features_api.atlas_part_on_gpu, []
+
+    def part(model: str, fingerprint: str, indices: list[int]) -> np.ndarray:
+        sent.append(indices)
+        if len(sent) == 3:
+            raise RuntimeError("ZeroGPU quota exceeded")
+        return real(model, fingerprint, indices)
+
+    monkeypatch.setattr(features_api, "atlas_part_on_gpu", part)
+    compute = features_api.atlas_in_parts(name, data.fingerprint)
+    with pytest.raises(RuntimeError, match="quota"):
+        compute(correct, None)
+    reports: list[tuple[int, int]] = []
+    parts = compute(correct, lambda done, total, _: reports.append((done, total)))
+    assert np.array_equal(parts, whole) and parts.dtype == np.float32
+    count = -(-len(correct) // 4)
+    assert len(correct) > 8 and len(sent) == count + 1  # the two kept parts not sent again
+    assert all(isinstance(i, int) for indices in sent for i in indices)
+    assert [len(indices) for indices in sent[3:]] == [4] * (count - 3) + [len(correct) % 4 or 4]
+    assert reports[-1] == (len(correct), len(correct)) and len(reports) == count
+    assert features_api._parts == {}  # nothing kept once the atlas is whole
 
 
 def test_the_atlas_table_and_a_cell_are_the_librarys(backend, shipped_net) -> None:
