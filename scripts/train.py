@@ -8,6 +8,10 @@ on one CPU core. This net is small enough to underfit: the usual 4-pixel crop co
 augmented per batch with tensor ops, because decoding JPEGs every epoch would cost more than
 the training itself.
 
+Along the run it keeps checkpoints for TracIn (``--checkpoint-every``, every 8 epochs by
+default, and after the last), in ``<out>/checkpoints/`` (`interpret.influence.checkpoints`),
+each weighted by the mean learning rate of the optimizer steps since the previous one.
+
 Example:
     python scripts/train.py --data-dir ../shared/cifar10 --out weights
 """
@@ -42,6 +46,13 @@ from interpret.dataset.training import (
     predict,
     split_for_cli,
 )
+from interpret.influence.checkpoints import (
+    CHECKPOINTS_DIR,
+    MANIFEST,
+    checkpoint_entry,
+    write_checkpoint,
+    write_manifest,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,6 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "stalls whenever another process holds a core (measured 20x slower on a 2-core box)",
     )
     parser.add_argument("--num-workers", type=int, default=0, help="JPEG decoding workers")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=8,
+        metavar="N",
+        help="keep a checkpoint every N epochs and after the last, for TracIn (0: none)",
+    )
     return parser.parse_args(argv)
 
 
@@ -168,15 +186,57 @@ class TrainStep:
         self.optimizer = make_optimizer(model, args)
         self.scheduler = one_cycle(self.optimizer, args.lr, steps_total)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+        self.rates: list[float] = []  # the learning rate each optimizer step used, in order
 
     def __call__(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, int]:
         logits = self.model(inputs)
         loss = self.loss_fn(logits, targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.rates.append(float(self.optimizer.param_groups[0]["lr"]))
         self.optimizer.step()
         self.scheduler.step()
         return loss.item(), int((logits.argmax(1) == targets).sum())
+
+
+class Checkpoints:
+    """Saves the model every N epochs and after the last into ``<out>/checkpoints/``; each
+    entry stands for the optimizer steps since the previous checkpoint, with their rates."""
+
+    def __init__(self, out: Path, every: int, epochs: int) -> None:
+        self.folder = out / CHECKPOINTS_DIR
+        self.every = every
+        self.epochs = epochs
+        self.entries: list[dict] = []
+        self.saved_steps = 0
+        clear_checkpoints(self.folder)
+
+    def after_epoch(self, model: nn.Module, epoch: int, rates: list[float]) -> None:
+        """Keep a checkpoint after 1-based ``epoch`` when it is due."""
+        if self.every <= 0 or (epoch % self.every and epoch != self.epochs):
+            return
+        path = write_checkpoint(model, self.folder, epoch)
+        interval = rates[self.saved_steps :]
+        self.entries.append(checkpoint_entry(path, epoch, self.saved_steps + 1, interval))
+        self.saved_steps = len(rates)
+
+    def finish(self, model: nn.Module, label_smoothing: float, training_set: str) -> None:
+        """The manifest, once the final weights (the last checkpoint) are known."""
+        if self.entries:
+            write_manifest(self.folder, self.entries, model, label_smoothing, training_set)
+
+
+def clear_checkpoints(folder: Path) -> None:
+    """Remove an earlier run's checkpoints: they would belong to other weights."""
+    for path in [folder / MANIFEST, *folder.glob("epoch-*.safetensors")]:
+        path.unlink(missing_ok=True)
+
+
+def training_set_text(train_data: str, args: argparse.Namespace, used: int) -> str:
+    """What the checkpoints were trained on: the split, and the subset ``--limit`` kept."""
+    if args.limit is None:
+        return train_data
+    return f"{train_data}; the first {used:,} of a class-interleaved order (--limit)"
 
 
 PATH_OPTIONS = ("data_dir", "download_root", "out")
@@ -225,6 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = Net(num_classes=len(CLASSES))
     steps_per_epoch = -(-len(train_images) // args.batch_size)
     step = TrainStep(model, args, steps_total=args.epochs * steps_per_epoch)
+    checkpoints = Checkpoints(args.out, args.checkpoint_every, args.epochs)
 
     history = []
     for epoch in range(args.epochs):
@@ -235,6 +296,7 @@ def main(argv: list[str] | None = None) -> dict:
             {"epoch": epoch + 1, "loss": round(loss, 4), "train_acc": round(acc, 4), "s": seconds}
         )
         print(f"epoch {epoch + 1}/{args.epochs} loss {loss:.4f} train_acc {acc:.4f}", flush=True)
+        checkpoints.after_epoch(model, epoch + 1, step.rates)
 
     report = accuracy_report(confusion_matrix(predict(model, test_images), test_labels))
     metrics = {
@@ -258,6 +320,8 @@ def main(argv: list[str] | None = None) -> dict:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_outputs(model, args.out, metrics)
+    training_set = training_set_text(train_data, args, len(train_images))
+    checkpoints.finish(model, args.label_smoothing, training_set)
     print(f"test top-1 {report['top1']:.4f} in {metrics['wall_time_s']} s -> {args.out}")
     return metrics
 

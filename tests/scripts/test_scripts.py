@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from script_runs import load_script, run_main
+from script_runs import load_script, run_main, run_script
 from synthetic_data import (
     EPOCHS,
     MIN_TOP1,
@@ -108,6 +108,84 @@ def test_train_writes_a_folder_that_learned_the_classes(trained: Path) -> None:
     images = torch.stack([pil_to_tensor(synthetic_image(int(k), rng)) for k in labels])
     accuracy = (data.predict(model, images) == labels).float().mean().item()
     assert accuracy >= MIN_TOP1, accuracy
+
+
+def used_rates(hyperparameters: dict, steps_total: int) -> list[float]:
+    """The learning rate of every optimizer step of a one-cycle run with train.py's arguments,
+    from a OneCycleLR of our own (not train.py's scheduler): read before each step."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=hyperparameters["lr"], momentum=0.9, nesterov=True)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=hyperparameters["lr"], total_steps=steps_total, pct_start=0.25
+    )
+    rates = []
+    for _ in range(steps_total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_train_keeps_checkpoints_weighted_by_the_rates_the_schedule_used(trained: Path) -> None:
+    from interpret.influence.checkpoints import history_for
+
+    metrics = json.loads((trained / "metrics.json").read_text())
+    hyper = metrics["hyperparameters"]
+    steps_per_epoch = -(-TRAIN_LIMIT // hyper["batch_size"])
+    rates = used_rates(hyper, EPOCHS * steps_per_epoch)
+    model = load_model(trained, device="cpu")
+    history = history_for(model, trained)  # the final weights' own history
+    # Every 8 epochs (the default) and after the last: 8 and 12 of the 12.
+    assert hyper["checkpoint_every"] == 8 and [c.epoch for c in history.checkpoints] == [8, EPOCHS]
+    ends = [0, 8 * steps_per_epoch, EPOCHS * steps_per_epoch]
+    entries = history.manifest["checkpoints"]
+    for i, (checkpoint, entry) in enumerate(zip(history.checkpoints, entries, strict=True)):
+        interval = rates[ends[i] : ends[i + 1]]
+        assert (entry["first_step"], entry["last_step"]) == (ends[i] + 1, ends[i + 1])
+        assert checkpoint.learning_rate == pytest.approx(sum(interval) / len(interval), rel=1e-12)
+        assert entry["learning_rate_at_save"] == pytest.approx(interval[-1], rel=1e-12)
+    # The schedule ends near lr / 25 / 1e4: the rate at saving would all but drop the last one.
+    assert entries[-1]["learning_rate_at_save"] == pytest.approx(hyper["lr"] / 25e4, rel=1e-6)
+    assert history.learning_rates[-1] > 100 * entries[-1]["learning_rate_at_save"]
+    final = model.state_dict()
+    last = history.states()[-1]
+    assert last.keys() == final.keys() and all(torch.equal(last[k], final[k]) for k in final)
+    assert history.label_smoothing == hyper["label_smoothing"] == 0.1
+    assert history.training_set == (
+        "CIFAR-10 train set, ImageFolder of PNGs, 300 images; "
+        f"the first {TRAIN_LIMIT} of a class-interleaved order (--limit)"
+    )
+
+
+def test_train_replaces_an_earlier_runs_checkpoints(
+    cifar: Path, trained: Path, tmp_path: Path
+) -> None:
+    """Checkpoints left from another run would belong to other weights: a new run clears them,
+    and keeps its own every N epochs and after the last (2 and 3 of 3)."""
+    from interpret.influence.checkpoints import history_for
+
+    out = tmp_path / "weights"
+    shutil.copytree(trained, out)
+    before = {p.name for p in (out / "checkpoints").iterdir()}
+    assert before == {"manifest.json", "epoch-08.safetensors", "epoch-12.safetensors"}
+    run_script(
+        "train.py", "--data-dir", cifar, "--out", out, "--limit", "50", "--epochs", "3",
+        "--batch-size", "25", "--checkpoint-every", "2", "--threads", "1",
+    )  # fmt: skip
+    history = history_for(load_model(out, device="cpu"), out)
+    assert [c.epoch for c in history.checkpoints] == [2, 3]
+    assert {p.name for p in (out / "checkpoints").iterdir()} == {
+        "manifest.json",
+        "epoch-02.safetensors",
+        "epoch-03.safetensors",
+    }
+    # 6 steps are too few for one cycle: train.py holds the rate, and the means say so.
+    assert history.learning_rates == [0.05, 0.05]
+    run_script(
+        "train.py", "--data-dir", cifar, "--out", out, "--limit", "50", "--epochs", "1",
+        "--checkpoint-every", "0", "--threads", "1",
+    )  # fmt: skip
+    assert list((out / "checkpoints").iterdir()) == []
 
 
 def test_evaluate_scores_weights_and_reference_on_the_same_images(
