@@ -1,7 +1,9 @@
 """Publish a weights folder from scripts/train.py to a Hugging Face Hub model repo.
 
-The pushed folder is exactly: config.json, model.safetensors, metrics.json and a README.md
-model card whose metadata carries the measured CIFAR-10 test accuracy. ``--dry-run DIR``
+The pushed folder is exactly: config.json, model.safetensors, metrics.json, the training
+checkpoints TracIn needs (``checkpoints/``: manifest.json and the files it lists, checked
+against the weights, when train.py kept them) and a README.md model card whose metadata
+carries the measured CIFAR-10 test accuracy. ``--dry-run DIR``
 writes that folder locally and touches no network, so the card can be reviewed first.
 A real push makes the repo hold exactly those files (stale remote files are deleted) and
 prints the commit id to pin with ``INTERPRET_MODEL_REVISION``. The token comes from
@@ -26,8 +28,15 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from interpret.core.model import CLASSES
+from interpret.core.model import CLASSES, Net
 from interpret.core.weights import DEFAULT_REPO, WeightsError, load_model
+from interpret.influence.checkpoints import (
+    CHECKPOINTS_DIR,
+    MANIFEST,
+    HistoryError,
+    TrainingHistory,
+    history_for,
+)
 
 PUSHED_FILES = ("config.json", "model.safetensors", "metrics.json")
 CARD_NAME = "README.md"
@@ -109,7 +118,37 @@ def per_class_table(metrics: dict) -> str:
     return "\n".join(rows)
 
 
-def card_body(metrics: dict, repo_id: str) -> str:
+def checkpoints_section(history: TrainingHistory | None) -> str:
+    """The card's "Training checkpoints" section: what they are and how each is weighted."""
+    if history is None:
+        return ""
+    rows = [
+        f"| `{CHECKPOINTS_DIR}/{c.path.name}` | {c.epoch} | {e['first_step']}-{e['last_step']} "
+        f"| {c.learning_rate:.4g} | {e['learning_rate_at_save']:.3g} |"
+        for c, e in zip(history.checkpoints, history.manifest["checkpoints"], strict=True)
+    ]
+    return f"""
+## Training checkpoints
+
+`{CHECKPOINTS_DIR}/` holds {len(history.checkpoints)} states of this model saved during training
+(safetensors, the same tensor names as `model.safetensors`; the last one is the final weights)
+and `{MANIFEST}`. They serve TracIn in the app: which training images pushed the model toward a
+decision, from the loss gradients at `{history.manifest.get("layer", "?")}` summed over the
+checkpoints, each weighted by its learning rate. That rate is the mean one-cycle learning rate
+over the optimizer steps the checkpoint stands for (those since the previous one): TracIn's sum
+over steps, taken per interval. The rate at the instant of saving is listed too but not used:
+the schedule ends near 2e-7, which would give the final weights almost no weight.
+
+| file | epoch | optimizer steps | learning rate (interval mean) | rate at save |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+
+They belong to the final weights with digest `{history.final_weights_digest}`
+(`interpret.dataset.predictions.weights_digest`): the app refuses influence for other weights.
+"""
+
+
+def card_body(metrics: dict, repo_id: str, history: TrainingHistory | None = None) -> str:
     """Markdown below the metadata: what the model is, how it was trained, how to load it."""
     top1 = 100 * float(metrics["test_top1"])
     images = metrics.get("test_images", "?")
@@ -143,7 +182,7 @@ model = load_model("{repo_id}")  # or interpret.Net.from_pretrained(...)
 ## Test accuracy per class
 
 {per_class_table(metrics)}
-
+{checkpoints_section(history)}
 ## Credits
 
 CIFAR-10: Alex Krizhevsky, *Learning Multiple Layers of Features from Tiny Images*, 2009.
@@ -151,31 +190,70 @@ Architecture: the Captum tutorial (BSD-3-Clause). Weights: MIT.
 """
 
 
-def build_card(metrics: dict, repo_id: str) -> ModelCard:
+def build_card(metrics: dict, repo_id: str, history: TrainingHistory | None = None) -> ModelCard:
     """The full model card; validated by parsing the metadata back."""
     data = card_data(metrics, model_name=repo_id.split("/")[-1])
-    card = ModelCard(f"---\n{data.to_yaml()}\n---\n{card_body(metrics, repo_id)}")
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n{card_body(metrics, repo_id, history)}")
     if card.data.eval_results is None:  # the model-index must round-trip
         raise RuntimeError("model card metadata lost its eval results")
     return card
+
+
+def training_history(folder: Path, model: Net) -> TrainingHistory | None:
+    """The folder's checkpoints, every file checked and all belonging to its weights (else
+    refused: published, they would give wrong influence); None when train.py kept none."""
+    if not (folder / CHECKPOINTS_DIR / MANIFEST).is_file():
+        return None
+    try:
+        return history_for(model, folder)
+    except HistoryError as error:
+        raise SystemExit(f"error: {error}") from error
+
+
+def staged_names(history: TrainingHistory | None) -> dict[str, set[str]]:
+    """What a staging folder may hold: top-level names, and the checkpoints folder's."""
+    if history is None:
+        return {"": {*PUSHED_FILES, CARD_NAME}}
+    files = {MANIFEST, *(c.path.name for c in history.checkpoints)}
+    return {"": {*PUSHED_FILES, CARD_NAME, CHECKPOINTS_DIR}, CHECKPOINTS_DIR: files}
+
+
+def refuse_strays(destination: Path, allowed: dict[str, set[str]]) -> None:
+    """A staging folder holds nothing but what is pushed (the push deletes all else remotely)."""
+    for sub, names in allowed.items():
+        folder = destination / sub
+        if folder.is_dir():
+            strays = sorted(p.name for p in folder.iterdir() if p.name not in names)
+            if strays:
+                raise SystemExit(
+                    f"{folder}: not empty ({', '.join(strays)}); choose another folder"
+                )
+
+
+def copy_checkpoints(history: TrainingHistory, destination: Path) -> None:
+    """The manifest and the files it lists, byte for byte."""
+    target = destination / CHECKPOINTS_DIR
+    target.mkdir(exist_ok=True)
+    for path in (history.folder / MANIFEST, *(c.path for c in history.checkpoints)):
+        shutil.copyfile(path, target / path.name)
 
 
 def stage(folder: Path, destination: Path, repo_id: str) -> Path:
     """Write exactly the files to push into ``destination`` (created; refused if it has others)."""
     metrics = read_metrics(folder)
     try:  # refuse to publish weights the app could not load
-        load_model(folder, device="cpu")
+        model = load_model(folder, device="cpu")
     except WeightsError as error:
         raise SystemExit(f"error: {error}") from error
+    history = training_history(folder, model)
     destination.mkdir(parents=True, exist_ok=True)
-    expected = {*PUSHED_FILES, CARD_NAME}
-    strays = sorted(p.name for p in destination.iterdir() if p.name not in expected)
-    if strays:
-        raise SystemExit(f"{destination}: not empty ({', '.join(strays)}); choose another folder")
+    refuse_strays(destination, staged_names(history))
     if folder.resolve() != destination.resolve():
         for name in PUSHED_FILES:
             shutil.copyfile(folder / name, destination / name)
-    build_card(metrics, repo_id).save(destination / CARD_NAME)
+        if history is not None:
+            copy_checkpoints(history, destination)
+    build_card(metrics, repo_id, history).save(destination / CARD_NAME)
     return destination
 
 

@@ -311,6 +311,7 @@ def test_push_dry_run_writes_model_card(trained: Path, tmp_path: Path) -> None:
         "model.safetensors",
         "metrics.json",
         "README.md",
+        "checkpoints",
     }
     assert (out / "model.safetensors").read_bytes() == (trained / "model.safetensors").read_bytes()
     card = ModelCard.load(out / "README.md")
@@ -323,6 +324,52 @@ def test_push_dry_run_writes_model_card(trained: Path, tmp_path: Path) -> None:
     assert str(trained.parent) not in card.text and str(REPO) not in card.text
     for name in CLASSES:
         assert f"| {name} | {100 * metrics['test_per_class'][name]:.1f}% |" in card.text
+
+
+def test_the_checkpoint_manifest_round_trips_through_a_dry_run(
+    trained: Path, tmp_path: Path
+) -> None:
+    from interpret.influence.checkpoints import history_for, read_history
+
+    out = tmp_path / "staged"
+    run_main("push_to_hub.py", trained, "--repo-id", "someone/net", "--dry-run", out)
+    source = read_history(trained / "checkpoints")
+    staged = history_for(load_model(out, device="cpu"), out)  # and they fit the staged weights
+    assert staged.manifest == source.manifest
+    assert [(c.path.name, c.epoch, c.learning_rate, c.sha256) for c in staged.checkpoints] == [
+        (c.path.name, c.epoch, c.learning_rate, c.sha256) for c in source.checkpoints
+    ]
+    assert staged.final_weights_digest == source.final_weights_digest
+    assert {p.name for p in (out / "checkpoints").iterdir()} == {
+        "manifest.json",
+        "epoch-08.safetensors",
+        "epoch-12.safetensors",
+    }
+    card = (out / "README.md").read_text()
+    assert "## Training checkpoints" in card and "TracIn" in card
+    assert source.final_weights_digest in card
+    for checkpoint, entry in zip(source.checkpoints, source.manifest["checkpoints"], strict=True):
+        assert f"| `checkpoints/{checkpoint.path.name}` | {checkpoint.epoch} |" in card
+        assert f"| {checkpoint.learning_rate:.4g} | {entry['learning_rate_at_save']:.3g} |" in card
+
+
+def test_push_refuses_checkpoints_of_other_weights_or_damaged(
+    trained: Path, tmp_path: Path
+) -> None:
+    """Published, they would give influence that is wrong for the weights beside them."""
+    push = load_script("push_to_hub.py")
+    folder = tmp_path / "other"
+    shutil.copytree(trained, folder)
+    manifest_path = folder / "checkpoints" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps(manifest | {"final_weights_digest": "0" * 64}))
+    with pytest.raises(SystemExit, match="these checkpoints belong to other weights"):
+        push.stage(folder, tmp_path / "staged", "someone/net")
+    manifest_path.write_text(json.dumps(manifest))
+    (folder / "checkpoints" / "epoch-08.safetensors").write_bytes(b"not the checkpoint")
+    with pytest.raises(SystemExit, match="sha256 mismatch"):
+        push.stage(folder, tmp_path / "staged", "someone/net")
+    assert not (tmp_path / "staged").exists()
 
 
 def test_push_refuses_metrics_that_name_a_directory_of_the_training_machine(
@@ -475,7 +522,10 @@ def test_push_uses_the_hub_api_as_documented(
         def upload_folder(self, *args, **kwargs):
             bound = inspect.signature(HfApi.upload_folder).bind(self, *args, **kwargs)
             calls["upload_folder"] = bound
-            calls["files"] = sorted(p.name for p in Path(bound.arguments["folder_path"]).iterdir())
+            folder = Path(bound.arguments["folder_path"])
+            calls["files"] = sorted(
+                p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+            )
             url = "https://huggingface.co/someone/net/commit/" + "a" * 40
             return CommitInfo(url, "msg", "", "a" * 40)
 
@@ -483,7 +533,16 @@ def test_push_uses_the_hub_api_as_documented(
     push.main([str(trained), "--repo-id", "someone/net"])
     assert calls["create_repo"].arguments["exist_ok"] is True
     assert calls["upload_folder"].arguments["repo_id"] == "someone/net"
-    assert calls["files"] == ["README.md", "config.json", "metrics.json", "model.safetensors"]
+    assert calls["files"] == [
+        "README.md",
+        "checkpoints/epoch-08.safetensors",
+        "checkpoints/epoch-12.safetensors",
+        "checkpoints/manifest.json",
+        "config.json",
+        "metrics.json",
+        "model.safetensors",
+    ]
+    assert calls["upload_folder"].arguments["delete_patterns"] == ["*"]  # stale files go
     assert f"INTERPRET_MODEL_REVISION={'a' * 40}" in capsys.readouterr().out
 
 
