@@ -257,6 +257,23 @@ def show_if_open(
     yield from show(image, target, contrast, model, baseline, n_steps, progress)
 
 
+def show_on_open(
+    image: Any,
+    target: Any,
+    contrast: Any,
+    model: Any,
+    baseline: Any,
+    n_steps: Any,
+    progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented idiom)
+) -> Iterator[tuple[Any, ...]]:
+    """The panel opened: filled for the image on the page; without one, it waits quietly for
+    the next explanation (a link opens the panel before its image has come)."""
+    if image is None:
+        yield tuple(gr.skip() for _ in range(OUTPUTS))
+        return
+    yield from show(image, target, contrast, model, baseline, n_steps, progress)
+
+
 def wire(panel: FeaturesPanel, tab: Any, explain: Any, details: gr.JSON, concurrency: int) -> None:
     """The panel's events; `tab`: the Explain tab's components; `explain`: its wiring;
     `details`: what each explanation answers."""
@@ -274,17 +291,17 @@ def wire(panel: FeaturesPanel, tab: Any, explain: Any, details: gr.JSON, concurr
         concurrency_limit=concurrency,
         **RAW,
     )
-    gr.on(
-        triggers=[panel.accordion.expand, panel.button.click],
-        fn=show,
-        inputs=request,
-        outputs=panel.outputs,
-        api_visibility="private",
-        trigger_mode="always_last",
-        concurrency_id="model",
-        concurrency_limit=concurrency,
-        **RAW,
-    )
+    for trigger, function in ((panel.accordion.expand, show_on_open), (panel.button.click, show)):
+        trigger(
+            function,
+            inputs=request,
+            outputs=panel.outputs,
+            api_visibility="private",
+            trigger_mode="always_last",
+            concurrency_id="model",
+            concurrency_limit=concurrency,
+            **RAW,
+        )
     explain.explain_index(
         panel.windows.select(
             pick_window,

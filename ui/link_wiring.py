@@ -150,6 +150,12 @@ def open_link(request: gr.Request) -> tuple[Any, ...]:
     return opened, message, *explain_updates(opened), *testset_updates(opened)
 
 
+def features_update(opened: links.Opened) -> Any:
+    """The "Inside the network" panel opened when the link asks (opening it fires its expand
+    event, which fills it for the image on the page, or waits for the link's explanation)."""
+    return gr.Accordion(open=True) if opened.features else gr.skip()
+
+
 def summarize_opening(opened: links.Opened | None, details: Any) -> tuple[Any, Any]:
     """The opening example's summary, when the page load showed it; nothing for another view
     (its own chain summarizes it)."""
@@ -213,9 +219,11 @@ def wire(
     testset: TestSetTab,
     tabs: gr.Tabs,
     opening: first_visit.FirstVisit | None,
+    inside: gr.Accordion | None = None,
 ) -> None:
     """On each page load: the link's view (else the opening example), explained. `opening`:
-    None for a page that opens empty."""
+    None for a page that opens empty; `inside`: the "Inside the network" panel, which a link
+    opens (its expand event fills it: `features_panel.wire`)."""
     opened = gr.State()
     explain_controls = [getattr(tab, name) for name in EXPLAIN_CONTROLS]
     testset_controls = [getattr(testset, name) for name in TESTSET_CONTROLS]
@@ -225,14 +233,17 @@ def wire(
         """The link read, the controls it sets and, when it asks for nothing else, the
         opening example (computed once, ahead): one event, as fast as a page without links."""
         values = open_link(request)
+        if inside is not None:
+            values = (*values, features_update(values[0]))
         if opening is None:
             return values
         default = values[0].opens_default_explanation()
         return (*values, *(opening.outputs() if default else [gr.skip()] * len(shown)))
 
+    panel = [] if inside is None else [inside]
     loaded = blocks.load(
         open_page,
-        outputs=[opened, message, *explain_controls, *testset_controls, tabs, *shown],
+        outputs=[opened, message, *explain_controls, *testset_controls, tabs, *panel, *shown],
         show_progress="hidden",
         api_visibility="private",
         concurrency_limit=None,  # instant, unless a link waits for the test set's load
@@ -291,13 +302,16 @@ def _image_part(image: Any, index: Any) -> tuple[dict[str, str], str]:
 
 def explain_link(image: Any, *values: Any) -> tuple[gr.Textbox, gr.Markdown]:
     """The Explain tab's link (`values`: /explain's parameters after the image, then the
-    model compared with and the index box): its query, and a note."""
-    *request, compare, index = values
+    model compared with, the index box and whether "Inside the network" is open): its
+    query, and a note."""
+    *request, compare, index, features = values
     query, note = _image_part(image, index)
     named = dict(zip(REQUEST, request, strict=True))
     query.update({name: links.as_text(value) for name, value in named.items() if value is not None})
     if compare is not None:
         query["compare"] = links.as_text(compare)
+    if features:
+        query[links.FEATURES] = "1"
     return _written(query, note)
 
 

@@ -42,6 +42,7 @@ PAGE = "page_number"
 SHOWN_CHARS = 40  # of an ignored value, in the message
 # Set by Gradio or by Hugging Face's Space page, not by the app's links: passed over quietly.
 FOREIGN = ("view",)
+FEATURES = "features"  # the Explain tab's "Inside the network" panel, open
 
 
 class LinkValueError(ValueError):
@@ -89,8 +90,15 @@ class Opened:
         return None
 
     def opens_default_explanation(self) -> bool:
-        """Whether the Explain tab shows what every page opens with (computed once, ahead)."""
-        return not self.explain and self.image in (None, ("example", FIRST_VISIT_EXAMPLE))
+        """Whether the Explain tab shows what every page opens with (computed once, ahead);
+        the features panel opened on it does not change it."""
+        settings = [name for name in self.explain if name != FEATURES]
+        return not settings and self.image in (None, ("example", FIRST_VISIT_EXAMPLE))
+
+    @property
+    def features(self) -> bool:
+        """Whether the link opens "Inside the network" (filled for its image)."""
+        return bool(self.explain.get(FEATURES))
 
 
 # ------------------------------------------------------------------ reading one value
@@ -187,6 +195,7 @@ def explain_readers(served: Served) -> dict[str, tuple[Callable[[str], Any], Any
         **{name: (_setting(name), getattr(DEFAULTS, name)) for name in _OCCLUSION},
         "model": (_model(served), served.default_model),
         "compare": (_model(served, NO_MODEL), NO_MODEL),
+        FEATURES: (_flag, False),  # "Inside the network" open, and filled
     }
     return readers
 

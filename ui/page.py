@@ -89,10 +89,21 @@ def build_demo(
         testset_tab.wire(browser, testset_opened.select, chains, tabs, server.concurrency)
         # On load: the link's view, else the opening example (ui/first_visit.py).
         link_wiring.wire(
-            demo, link_message, tab, details, trust.downloads, chains, browser, tabs, opening
+            demo,
+            link_message,
+            tab,
+            details,
+            trust.downloads,
+            chains,
+            browser,
+            tabs,
+            opening,
+            inside.accordion,
         )
         link_wiring.wire_copy(
-            explain_link, [*tab.parameters, tab.compare, tab.index], link_wiring.explain_link
+            explain_link,
+            [*tab.parameters, tab.compare, tab.index, inside.opened],
+            link_wiring.explain_link,
         )
         link_wiring.wire_copy(
             testset_link, [*browser.filters, browser.page], link_wiring.testset_link

@@ -1,8 +1,8 @@
 """Links that reproduce a view, in a real browser: Playwright drives Debian's Chromium against
 `python app.py` (the Test set tab's server: the full test set when ../shared has it, else the
 20 bundled images). A link opens its view already explained, the copied link (read back from
-the clipboard) reopens the same view, a Test set link opens its filtered page, and a bad link
-says which values it ignored.
+the clipboard) reopens the same view, a Test set link opens its filtered page, a bad link
+says which values it ignored, and `features=1` opens "Inside the network" filled.
 """
 
 from __future__ import annotations
@@ -172,4 +172,29 @@ def test_a_bad_link_names_each_ignored_value_and_opens_the_default_view(context,
     expect(message).to_contain_text("so it is not shown")
     wait_for_maps(page)
     expect(truth_box(page)).to_have_value(f"airplane (bundled example #{EXAMPLE})")
+    page.close()
+
+
+def test_a_link_opens_inside_the_network_filled_and_copies_back(context, app_url) -> None:
+    """`features=1`: the panel opens filled for the link's own image and target (it opens
+    before that image has come, and waits for it without an error), and the Explain tab's
+    Copy link, with the panel open, writes `features=1` back."""
+    from playwright.sync_api import expect
+
+    link = f"{app_url}?example=10&target=cat&features=1"
+    page = context.new_page()
+    page.goto(link)
+    maps_for(page, 4)
+    expect(page.locator("#features-bars .feature-bar")).to_have_count(16, timeout=WAIT_MS)
+    expect(page.locator("#features-heading")).to_contain_text("logit[cat] by model")
+    expect(page.locator("#features-shares .caption-label")).not_to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#features-windows .caption-label")).not_to_have_count(0, timeout=WAIT_MS)
+    expect(truth_box(page)).to_have_value("airplane (bundled example #10)")
+    no_error_shown(page)
+    assert copy_link(page, "explain") == link
+    page.goto(f"{app_url}?features=1")  # the opening example, shown as every page shows it
+    wait_for_maps(page)
+    expect(page.locator("#features-bars .feature-bar")).to_have_count(16, timeout=WAIT_MS)
+    expect(truth_box(page)).to_have_value(f"airplane (bundled example #{EXAMPLE})")
+    no_error_shown(page)
     page.close()

@@ -104,6 +104,19 @@ def test_a_page_load_reads_its_link_and_sets_the_controls(backend) -> None:
     assert not link_wiring.open_link(request(""))[1].visible
 
 
+def test_a_link_opens_the_features_panel_on_its_view(backend) -> None:
+    """`features=1` opens "Inside the network" (its expand event fills it), on the opening
+    example shown as every page shows it, or on the link's own image."""
+    opened = link_wiring.read(request("features=1"))
+    assert opened.features and opened.opens_default_explanation()
+    assert link_wiring.features_update(opened).open is True
+    opened = link_wiring.read(request("example=10&features=1"))
+    assert opened.features and not opened.opens_default_explanation()
+    assert link_wiring.features_update(link_wiring.read(request("example=10"))) == gr.skip()
+    opened = link_wiring.read(request("features=yes"))
+    assert not opened.features and "`features=yes`: must be 1 or 0" in opened.ignored[0]
+
+
 def filters_set_by(query: str) -> tuple[str, dict]:
     """The message and the Test set tab's updates a page load with `query` makes, by name."""
     _, shown, *controls = link_wiring.open_link(request(query))
@@ -173,21 +186,17 @@ def copied(function, *values) -> tuple[str, str]:
 def test_the_copied_link_names_an_example_or_an_index_of_this_set(backend) -> None:
     _, uploads = backend
     values = page_values(methods=["saliency"], target="cat", seed=3.0)
-    query, note = copied(
-        link_wiring.explain_link, uploaded(uploads, example(10), "ten"), *values, "tutorial", 10
-    )
+    ten = uploaded(uploads, example(10), "ten")
+    query, note = copied(link_wiring.explain_link, ten, *values, "tutorial", 10, False)
     assert query == "example=10&methods=saliency&target=cat&seed=3&compare=tutorial"
     assert note == ""
     path, *_ = api.sample_image(42)
     set_id = api.test_set().fingerprint[:16]
-    query, note = copied(
-        link_wiring.explain_link, uploaded(uploads, Path(path), "42"), *page_values(), "none", 42
-    )
-    assert query == f"set={set_id}&index=42" and note == ""
+    image = uploaded(uploads, Path(path), "42")
+    query, note = copied(link_wiring.explain_link, image, *page_values(), "none", 42, True)
+    assert query == f"set={set_id}&index=42&features=1" and note == ""  # the panel open
     # The same picture with another index in the box is not that index's image: no index.
-    query, note = copied(
-        link_wiring.explain_link, uploaded(uploads, Path(path), "42"), *page_values(), "none", 41
-    )
+    query, note = copied(link_wiring.explain_link, image, *page_values(), "none", 41, False)
     assert query == "" and note == link_wiring.UPLOADED
 
 
@@ -197,11 +206,11 @@ def test_an_uploaded_image_gives_the_settings_and_says_it_cannot_travel(backend,
     Image.new("RGB", (40, 30), (200, 10, 10)).save(picture)
     values = page_values(target="dog", trust_scores=True, model="tutorial")
     query, note = copied(
-        link_wiring.explain_link, uploaded(uploads, picture, "mine"), *values, "none", None
+        link_wiring.explain_link, uploaded(uploads, picture, "mine"), *values, "none", None, False
     )
     assert query == "target=dog&trust_scores=1&model=tutorial"
     assert note == link_wiring.UPLOADED and "can't travel in a link" in note
-    query, note = copied(link_wiring.explain_link, None, *values, "none", None)
+    query, note = copied(link_wiring.explain_link, None, *values, "none", None, False)
     assert query == "target=dog&trust_scores=1&model=tutorial" and "No image" in note
 
 

@@ -49,6 +49,7 @@ EVERY_EXPLAIN_SETTING = {
     "occlusion_stride": 3,
     "model": "tutorial",
     "compare": "retrained",
+    "features": True,
 }
 EVERY_TESTSET_SETTING = {
     "model": "tutorial",
@@ -87,7 +88,7 @@ def test_a_link_names_only_what_differs_from_the_defaults_in_the_apis_names() ->
     assert query_string(opened, SERVED) == "example=10&methods=saliency,deeplift&target=cat"
     written = query_string(Opened(explain=EVERY_EXPLAIN_SETTING), SERVED)
     names = [pair.split("=")[0] for pair in written.split("&")]
-    assert names == [*REQUEST, "compare"]  # /explain's names, in its order
+    assert names == [*REQUEST, "compare", "features"]  # /explain's names, in its order
     spaced = query_string(Opened(tab=TESTSET, set_id=FULL[:16], testset={"sort": "index"}), SERVED)
     assert spaced == f"tab=testset&set={FULL[:16]}&sort=index"
 
@@ -118,6 +119,9 @@ def test_only_the_opening_view_is_served_from_the_first_visit() -> None:
     assert read("?tab=testset&true_class=cat").opens_default_explanation()
     for other in ("?example=4", "?index=3", "?target=cat", "?compare=tutorial"):
         assert not read(other).opens_default_explanation(), other
+    # "Inside the network" opened on the opening view: still the example every page shows
+    assert read("?features=1").opens_default_explanation() and read("?features=1").features
+    assert not read("?features=0").features and read("?features=0").explain == {}
 
 
 # ------------------------------------------------------------------ bad values, named
