@@ -2,7 +2,8 @@
 
 The names below are the public API; the subpackages hold the rest by job: `core` (model,
 weights, preprocessing, rendering, runtime), `attribution`, `trust`, `concepts` (the learned
-features behind a decision), `dataset`, and `testing`
+features behind a decision), `influence` (the training images behind a decision),
+`dataset`, and `testing`
 (the exactness toolkit, which no explanation imports).
 """
 
@@ -15,6 +16,12 @@ from interpret.core.params import ParamError, Params, make_params
 from interpret.core.preprocess import ImageError, load_image, model_image
 from interpret.core.weights import WeightsError, load_model
 from interpret.explain import Explanation, add_trust_scores, explain, explain_batch
+from interpret.influence import (
+    InfluenceUnavailable,
+    hardest_training_images,
+    influence_index,
+    training_influence,
+)
 
 __version__ = "0.2.0"
 
@@ -25,6 +32,7 @@ __all__ = [
     "TUTORIAL_METHODS",
     "Explanation",
     "ImageError",
+    "InfluenceUnavailable",
     "Net",
     "ParamError",
     "Params",
@@ -35,9 +43,12 @@ __all__ = [
     "explain_batch",
     "feature_atlas",
     "features",
+    "hardest_training_images",
+    "influence_index",
     "load_image",
     "load_model",
     "make_params",
     "model_image",
     "retain_freed_memory",
+    "training_influence",
 ]

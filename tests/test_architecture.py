@@ -109,7 +109,7 @@ def test_the_library_top_level_stays_small_and_grouped_by_job() -> None:
         if p.name not in {"__init__.py", "__main__.py"}
     )
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
-    for package in ("core", "attribution", "trust", "dataset", "concepts", "testing"):
+    for package in ("core", "attribution", "trust", "dataset", "concepts", "influence", "testing"):
         assert (ROOT / "interpret" / package / "__init__.py").is_file(), package
 
 
@@ -133,7 +133,7 @@ def test_the_library_imports_nothing_of_the_app_or_gradio() -> None:
 
 def test_packages_depend_downward_only() -> None:
     """core <- attribution <- trust <- explain; dataset on core and attribution; concepts on
-    those and dataset; testing on
+    those and dataset; influence on core and dataset; testing on
     anything; nothing but tests and scripts on testing."""
     allowed = {
         "core": {"core"},
@@ -141,6 +141,7 @@ def test_packages_depend_downward_only() -> None:
         "trust": {"core", "attribution", "trust"},
         "dataset": {"core", "attribution", "dataset"},
         "concepts": {"core", "attribution", "dataset", "concepts"},
+        "influence": {"core", "dataset", "influence"},
         "testing": {"core", "attribution", "testing"},
     }
     for name, targets in import_graph(("interpret",)).items():

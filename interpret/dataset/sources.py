@@ -130,11 +130,9 @@ def bundled(reason: str | None = None, directory: Path = EXAMPLES_DIR) -> ImageS
     return ImageSet(images, labels, name, "bundled examples (lossless PNG)", reason=reason)
 
 
-def read_folder(
-    directory: str | os.PathLike, split: str = "test", progress: Progress | None = None
-) -> ImageSet:
-    """A ``<class>/<image>`` tree whose class folders are exactly CIFAR-10's, class then file
-    order (torchvision's ImageFolder order), decoded."""
+def folder_files(directory: str | os.PathLike) -> tuple[list[str], list[int]]:
+    """The image files of a ``<class>/<image>`` tree and their labels, class then file order
+    (torchvision's ImageFolder order); its class folders must be exactly CIFAR-10's."""
     directory = Path(directory)
     folders = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
     if tuple(folders) != CLASSES:
@@ -151,6 +149,15 @@ def read_folder(
         labels.extend([label] * len(files))
     if not paths:
         raise ValueError(f"no images under {directory}")
+    return paths, labels
+
+
+def read_folder(
+    directory: str | os.PathLike, split: str = "test", progress: Progress | None = None
+) -> ImageSet:
+    """A ``<class>/<image>`` tree whose class folders are exactly CIFAR-10's, class then file
+    order (torchvision's ImageFolder order), decoded."""
+    paths, labels = folder_files(directory)
     images = decode_images(paths, progress)
     kinds = sorted({Path(path).suffix.lower().lstrip(".").upper() for path in paths})
     full = len(labels) == FULL_SIZE[split]
@@ -201,8 +208,10 @@ def open_local(
 # ----------------------------------------------------------------- the Hub's parquet split
 
 
-def read_parquet(path: str | os.PathLike, progress: Progress | None = None) -> ImageSet:
-    """The Hub dataset's test split (columns ``img`` {bytes, path} and ``label``) decoded."""
+def read_parquet(
+    path: str | os.PathLike, progress: Progress | None = None, split: str = "test"
+) -> ImageSet:
+    """A Hub dataset split (columns ``img`` {bytes, path} and ``label``) decoded."""
     try:
         import pyarrow.parquet as parquet
     except ImportError as error:
@@ -215,14 +224,14 @@ def read_parquet(path: str | os.PathLike, progress: Progress | None = None) -> I
         labels = np.asarray(table.column("label").to_pylist(), dtype=np.int64)
     except Exception as error:  # pyarrow raises several types for a malformed file
         raise DatasetError(
-            f"the test split's parquet file is malformed ({type(error).__name__})"
+            f"the {split} split's parquet file is malformed ({type(error).__name__})"
         ) from error
     if any(not isinstance(data, bytes) for data in encoded):
-        raise DatasetError("the test split's parquet file has rows without image bytes")
+        raise DatasetError(f"the {split} split's parquet file has rows without image bytes")
     images = decode_images(encoded, progress)
-    full = len(labels) == FULL_SIZE["test"]
-    source = f"Hub dataset {HUB_DATASET}@{HUB_REVISION[:7]} (test split, SHA-256 verified)"
-    return ImageSet(images, labels, set_name(len(labels), full), source, "test", full)
+    full = len(labels) == FULL_SIZE[split]
+    source = f"Hub dataset {HUB_DATASET}@{HUB_REVISION[:7]} ({split} split, SHA-256 verified)"
+    return ImageSet(images, labels, set_name(len(labels), full, split=split), source, split, full)
 
 
 def _discard(path: Path) -> None:

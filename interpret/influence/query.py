@@ -1,0 +1,162 @@
+"""TracIn scores of every training image for one explained image and target: a few matrix
+products over the index.
+
+For checkpoint c with learning rate ``lr_c``, the query's fc3 input ``a_c`` and loss gradient
+``g_c`` (at the explained target), and a training image's ``A_cj``, ``G_cj`` (at its own
+label): ``score_j = sum_c lr_c (G_cj . g_c)(A_cj . a_c)``, what Captum's TracInCPFast
+computes. A positive score: the training steps on image j lowered the loss at the target
+(a proponent); negative: they raised it (an opponent).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from interpret.core.model import CLASSES
+from interpret.core.preprocess import ImageInput, model_image
+from interpret.dataset.predictions import normalized_batch
+from interpret.explain import resolve_target
+from interpret.influence.index import InfluenceIndex, final_layer_input, loss_gradient
+
+TOP_K = 8
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    """One training image in a ranking: its `index` in the index's training set, true
+    `label`, the final model's `predicted` class, and its `score`."""
+
+    index: int
+    label: int
+    predicted: int
+    score: float
+
+    @property
+    def label_class(self) -> str:
+        return CLASSES[self.label]
+
+    @property
+    def predicted_class(self) -> str:
+        return CLASSES[self.predicted]
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "label": self.label_class,
+            "predicted": self.predicted_class,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Influence:
+    """A query's answer: all `scores` (float32, one per training image, for downloads), the
+    top `proponents` (largest) and `opponents` (smallest), ties broken by index; the target,
+    the model's prediction, the checkpoints used, and which training set the indices mean."""
+
+    target: int
+    prediction: int
+    scores: np.ndarray
+    proponents: tuple[TrainingExample, ...]
+    opponents: tuple[TrainingExample, ...]
+    epochs: tuple[int, ...]
+    learning_rates: tuple[float, ...]
+    training_set: str
+    fingerprint: str
+    note: str
+    seconds: float
+
+    @property
+    def target_class(self) -> str:
+        return CLASSES[self.target]
+
+    def to_dict(self) -> dict:
+        """Everything but the full score array, JSON-ready."""
+        return {
+            "target": self.target_class,
+            "prediction": CLASSES[self.prediction],
+            "proponents": [example.to_dict() for example in self.proponents],
+            "opponents": [example.to_dict() for example in self.opponents],
+            "checkpoints": [
+                {"epoch": e, "learning_rate": r} for e, r in zip(self.epochs, self.learning_rates)
+            ],
+            "training_set": self.training_set,
+            "fingerprint": self.fingerprint,
+            "note": self.note,
+        }
+
+
+def query_arrays(index: InfluenceIndex, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fc3 inputs C x 84, logits C x 10) of one uint8 32 x 32 x 3 image at each checkpoint."""
+    batch = normalized_batch(pixels[None], torch.device("cpu"))
+    activations, logits = [], []
+    with torch.no_grad():
+        for net in index.networks:
+            hidden, output = final_layer_input(net, batch)
+            activations.append(hidden[0].numpy())
+            logits.append(output[0].numpy())
+    return np.stack(activations), np.stack(logits)
+
+
+def scores_for(index: InfluenceIndex, activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """``sum_c lr_c (G_c g_c) * (A_c a_c)`` for a query's per-checkpoint fc3 inputs
+    (C x 84) and loss gradients (C x 10): float32, one score per training image."""
+    total = np.zeros(len(index), dtype=np.float32)
+    for c, rate in enumerate(index.learning_rates):
+        total += (
+            np.float32(rate)
+            * (index.gradients[c] @ gradients[c])
+            * (index.activations[c] @ activations[c])
+        )
+    return total
+
+
+def ranked(scores: np.ndarray, k: int, largest: bool) -> np.ndarray:
+    """The indices of the `k` largest (or smallest) scores, ties broken by the lower index."""
+    order = np.argsort(-scores if largest else scores, kind="stable")
+    return order[:k]
+
+
+def examples(index: InfluenceIndex, positions: np.ndarray, scores: np.ndarray) -> tuple:
+    return tuple(
+        TrainingExample(int(j), int(index.labels[j]), int(index.predicted[j]), float(scores[j]))
+        for j in positions
+    )
+
+
+def training_influence(
+    index: InfluenceIndex,
+    image: ImageInput,
+    target: int | str | None = None,
+    k: int = TOP_K,
+) -> Influence:
+    """TracIn scores of every training image of `index` for `image`'s loss at `target`
+    (default: the final model's prediction), with the top `k` proponents and opponents."""
+    started = time.perf_counter()
+    pixels = np.asarray(model_image(image), dtype=np.uint8)
+    activations, logits = query_arrays(index, pixels)
+    with torch.no_grad():
+        batch = normalized_batch(pixels[None], torch.device("cpu"))
+        prediction = int(index.final_network(batch)[0].argmax())
+    chosen = resolve_target(target, prediction)
+    targets = torch.full((len(logits),), chosen, dtype=torch.int64)
+    gradients = loss_gradient(torch.from_numpy(logits), targets, index.label_smoothing).numpy()
+    scores = scores_for(index, activations, gradients)
+    k = max(0, min(int(k), len(index)))
+    return Influence(
+        target=chosen,
+        prediction=prediction,
+        scores=scores,
+        proponents=examples(index, ranked(scores, k, largest=True), scores),
+        opponents=examples(index, ranked(scores, k, largest=False), scores),
+        epochs=index.epochs,
+        learning_rates=tuple(float(rate) for rate in index.learning_rates),
+        training_set=index.training_set,
+        fingerprint=index.fingerprint,
+        note=index.note,
+        seconds=time.perf_counter() - started,
+    )
