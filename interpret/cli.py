@@ -1,4 +1,4 @@
-"""Command line: ``python -m interpret {explain,features,predict,methods}``.
+"""Command line: ``python -m interpret {explain,features,influence,predict,methods}``.
 
 User errors (bad image, bad parameter, unusable weights) exit with code 2 and one line on
 stderr, never a traceback.
@@ -20,8 +20,9 @@ from interpret.core.params import ParamError
 from interpret.core.preprocess import ImageError, model_image, to_tensor
 from interpret.core.weights import WeightsError, load_model
 from interpret.explain import explain, resolve_methods
+from interpret.influence.index import InfluenceUnavailable
 
-USER_ERRORS = (ImageError, ParamError, WeightsError)
+USER_ERRORS = (ImageError, ParamError, WeightsError, InfluenceUnavailable)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     inside.add_argument("--n-steps", type=int, default=50)
     inside.add_argument("--top", type=int, default=6, help="channels drawn (default 6)")
     inside.add_argument("--out", default="features", help="output directory")
+
+    data = commands.add_parser(
+        "influence", help="the training images that pushed the model toward a decision (TracIn)"
+    )
+    data.add_argument("image")
+    data.add_argument("--weights", help="a weights folder with checkpoints/ (default: shipped)")
+    data.add_argument("--target", help="class index or name (default: the prediction)")
+    data.add_argument("--k", type=int, default=8, help="proponents and opponents shown")
+    data.add_argument("--out", default="influence", help="output directory")
 
     predict = commands.add_parser("predict", help="top-5 classes for images")
     predict.add_argument("images", nargs="+")
@@ -142,6 +152,34 @@ def _features(args: argparse.Namespace) -> None:
     )
 
 
+def _influence(args: argparse.Namespace) -> None:
+    import json
+
+    from interpret.core.weights import SHIPPED_WEIGHTS
+    from interpret.influence import influence_index, training_influence
+
+    picture = model_image(args.image)
+    model = load_model(args.weights or SHIPPED_WEIGHTS, device="cpu")
+    folder = Path(args.weights) if args.weights else SHIPPED_WEIGHTS
+    index = influence_index(model, folder, progress=_progress_line)
+    print(file=sys.stderr)
+    result = training_influence(index, picture, args.target, k=args.k)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "influence.json").write_text(json.dumps(result.to_dict(), indent=2))
+    np.savez(out / "scores.npz", scores=result.scores, labels=index.labels)
+    print(f"{result.target_class}: TracIn over {len(index):,} images of {index.training_set}")
+    for title, examples in (("proponents", result.proponents), ("opponents", result.opponents)):
+        print(
+            f"{title}: " + ", ".join(f"#{e.index} {e.label_class} {e.score:+.3g}" for e in examples)
+        )
+    print(f"{result.note} Wrote {out}/")
+
+
+def _progress_line(done: int, total: int, what: str) -> None:
+    print(f"\r{what}: {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+
 def _predict(args: argparse.Namespace) -> None:
     import torch
 
@@ -172,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             _explain(args)
         elif args.command == "features":
             _features(args)
+        elif args.command == "influence":
+            _influence(args)
         elif args.command == "predict":
             _predict(args)
         else:
