@@ -4,8 +4,16 @@ products over the index.
 For checkpoint c with learning rate ``lr_c``, the query's fc3 input ``a_c`` and loss gradient
 ``g_c`` (at the explained target), and a training image's ``A_cj``, ``G_cj`` (at its own
 label): ``score_j = sum_c lr_c (G_cj . g_c)(A_cj . a_c)``, what Captum's TracInCPFast
-computes. A positive score: the training steps on image j lowered the loss at the target
-(a proponent); negative: they raised it (an opponent).
+computes. A positive score: the training steps on image j lowered the query's loss (a
+proponent); negative: they raised it (an opponent).
+
+The training side is always the loss as trained (label-smoothed cross-entropy): those are the
+steps training took. The query's loss is `query_loss`: "target" (default), the cross-entropy
+at the explained target without smoothing, ``-log p(target)``, so a proponent raised the
+target's probability; or "training", the label-smoothed loss itself, which is lowest at
+``p(target) = 1 - 0.9 * smoothing`` (0.91): for an image the model is surer of than that, its
+"proponents" are the images that made it less sure (docs/INFLUENCE.md). Captum computes
+either: ``test_loss_fn`` plain cross-entropy, or left out (the training loss).
 """
 
 from __future__ import annotations
@@ -17,12 +25,17 @@ import numpy as np
 import torch
 
 from interpret.core.model import CLASSES
+from interpret.core.params import ParamError
 from interpret.core.preprocess import ImageInput, model_image
 from interpret.dataset.predictions import normalized_batch
 from interpret.explain import resolve_target
 from interpret.influence.index import InfluenceIndex, final_layer_input, loss_gradient
 
 TOP_K = 8
+QUERY_LOSSES = {
+    "target": "cross-entropy at the explained target, -log p(target)",
+    "training": "the training loss at the explained target (label-smoothed cross-entropy)",
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class Influence:
     fingerprint: str
     note: str
     seconds: float
+    query_loss: str = "target"
 
     @property
     def target_class(self) -> str:
@@ -79,6 +93,7 @@ class Influence:
         return {
             "target": self.target_class,
             "prediction": CLASSES[self.prediction],
+            "query_loss": QUERY_LOSSES[self.query_loss],
             "proponents": [example.to_dict() for example in self.proponents],
             "opponents": [example.to_dict() for example in self.opponents],
             "checkpoints": [
@@ -133,9 +148,13 @@ def training_influence(
     image: ImageInput,
     target: int | str | None = None,
     k: int = TOP_K,
+    query_loss: str = "target",
 ) -> Influence:
     """TracIn scores of every training image of `index` for `image`'s loss at `target`
-    (default: the final model's prediction), with the top `k` proponents and opponents."""
+    (default: the final model's prediction), with the top `k` proponents and opponents.
+    `query_loss` is the loss whose change is scored (module doc): "target" or "training"."""
+    if query_loss not in QUERY_LOSSES:
+        raise ParamError(f"query_loss must be one of {', '.join(QUERY_LOSSES)}, got {query_loss!r}")
     started = time.perf_counter()
     pixels = np.asarray(model_image(image), dtype=np.uint8)
     activations, logits = query_arrays(index, pixels)
@@ -144,7 +163,8 @@ def training_influence(
         prediction = int(index.final_network(batch)[0].argmax())
     chosen = resolve_target(target, prediction)
     targets = torch.full((len(logits),), chosen, dtype=torch.int64)
-    gradients = loss_gradient(torch.from_numpy(logits), targets, index.label_smoothing).numpy()
+    smoothing = index.label_smoothing if query_loss == "training" else 0.0
+    gradients = loss_gradient(torch.from_numpy(logits), targets, smoothing).numpy()
     scores = scores_for(index, activations, gradients)
     k = max(0, min(int(k), len(index)))
     return Influence(
@@ -159,4 +179,5 @@ def training_influence(
         fingerprint=index.fingerprint,
         note=index.note,
         seconds=time.perf_counter() - started,
+        query_loss=query_loss,
     )

@@ -37,20 +37,27 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
     history = history_for(model, folder)
     cache = folder / "cache"
     index = build_index(model, history, training_set, storage="float32", cache_dir=cache)
-    tracin = TracInCPFast(
-        Net(),
-        "fc3",
-        TensorDataset(
-            normalized_batch(training_set.images, CPU), torch.from_numpy(training_set.labels.copy())
-        ),
-        [str(checkpoint.path) for checkpoint in history.checkpoints],
-        checkpoints_load_func=captum_checkpoint_loader(history),
-        loss_fn=nn.CrossEntropyLoss(label_smoothing=LABEL_SMOOTHING, reduction="sum"),
-        batch_size=64,
+    dataset = TensorDataset(
+        normalized_batch(training_set.images, CPU), torch.from_numpy(training_set.labels.copy())
     )
+
+    def tracin(test_loss_fn: nn.Module | None) -> TracInCPFast:
+        return TracInCPFast(
+            Net(),
+            "fc3",
+            dataset,
+            [str(checkpoint.path) for checkpoint in history.checkpoints],
+            checkpoints_load_func=captum_checkpoint_loader(history),
+            loss_fn=nn.CrossEntropyLoss(label_smoothing=LABEL_SMOOTHING, reduction="sum"),
+            test_loss_fn=test_loss_fn,
+            batch_size=64,
+        )
+
+    # The query's loss: plain cross-entropy at the target, or the training loss itself.
+    tracins = {"target": tracin(nn.CrossEntropyLoss(reduction="sum")), "training": tracin(None)}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # Captum's many small passes: 5x faster than two busy threads
-    yield model, history, training_set, index, tracin, cache
+    yield model, history, training_set, index, tracins, cache
     torch.set_num_threads(threads)
 
 
@@ -84,11 +91,14 @@ def agrees(ours: np.ndarray, theirs: np.ndarray, top: list[int], bottom: list[in
     )
 
 
+@pytest.mark.parametrize("query_loss", ["target", "training"])
 @pytest.mark.parametrize(("position", "target"), QUERIES)
-def test_scores_and_rankings_are_captums(setup, position: int, target) -> None:
-    model, _, training_set, index, tracin, _ = setup
+def test_scores_and_rankings_are_captums(setup, position: int, target, query_loss: str) -> None:
+    model, _, training_set, index, tracins, _ = setup
+    tracin = tracins[query_loss]
     pixels = training_set.images[position]
-    result = training_influence(index, pixels, target, k=K)
+    result = training_influence(index, pixels, target, k=K, query_loss=query_loss)
+    assert result.query_loss == query_loss
     with torch.no_grad():
         prediction = int(model(normalized_batch(pixels[None], CPU)).argmax())
     assert result.prediction == prediction
@@ -106,7 +116,7 @@ def test_scores_and_rankings_are_captums(setup, position: int, target) -> None:
 
 
 def test_self_influence_and_its_ranking_are_captums(setup) -> None:
-    index, tracin = setup[3], setup[4]
+    index, tracin = setup[3], setup[4]["training"]
     theirs = tracin.self_influence().numpy()
     np.testing.assert_allclose(index.self_influence, theirs, rtol=1e-5, atol=1e-9)
     page = hardest_training_images(index, per_page=10)
@@ -115,7 +125,8 @@ def test_self_influence_and_its_ranking_are_captums(setup) -> None:
 
 
 def test_float16_storage_keeps_the_scores_to_float16_precision(setup) -> None:
-    model, history, training_set, index, tracin, cache = setup
+    model, history, training_set, index, tracins, cache = setup
+    tracin = tracins["target"]
     half = build_index(model, history, training_set, storage="float16", cache_dir=cache)
     assert half.bytes_on_disk < 0.6 * index.bytes_on_disk
     for position, target in QUERIES:
@@ -139,7 +150,7 @@ def planted(setup, defect: str) -> np.ndarray:
         index = build_index(model, wrong, training_set, cache_dir=cache, use_cache=False)
     activations, logits = query_arrays(index, pixels)
     targets = torch.full((len(logits),), target)
-    gradients = loss_gradient(torch.from_numpy(logits), targets, index.label_smoothing).numpy()
+    gradients = loss_gradient(torch.from_numpy(logits), targets, 0.0).numpy()  # query: "target"
     if defect == "bias included":  # fc3's bias: a constant 1 appended to its input
         ones = np.ones((*index.activations.shape[:2], 1), dtype=np.float32)
         index = dataclasses.replace(
@@ -155,7 +166,7 @@ def planted(setup, defect: str) -> np.ndarray:
 
 @pytest.mark.parametrize("defect", ["none", "bias included", "one rate wrong", "smoothing dropped"])
 def test_the_comparison_fails_for_each_planted_defect(setup, defect: str) -> None:
-    tracin, training_set = setup[4], setup[2]
+    tracin, training_set = setup[4]["target"], setup[2]
     position, target = QUERIES[0]
     scores, top, bottom = captum_answer(tracin, training_set.images[position], target)
     assert agrees(planted(setup, defect), scores, top, bottom) == (defect == "none")
