@@ -1,7 +1,8 @@
 """Deploy the app to a Hugging Face Space: exactly the files the Space runs, nothing else.
 
 The Space gets: app.py, the ``interpret`` (without its ``testing`` toolkit, which only tests and
-benchmarks import) and ``ui`` packages, ``weights/``, ``examples/``,
+benchmarks import) and ``ui`` packages, ``weights/`` (with the training checkpoints TracIn
+reads, ``weights/checkpoints/``), ``examples/``,
 ``requirements.txt``, ``README.md`` (its front matter configures the Space), ``.gitattributes``
 and every local image the README shows (``docs/*.png``). No tests, scripts, CI files or caches.
 ``--dry-run DIR`` writes that tree into DIR and touches no network; ``python app.py`` started

@@ -277,6 +277,8 @@ def test_patterns_keep_caches_tests_and_unshown_images_out(tmp_path: Path) -> No
         "ui/style.css",
         "weights/model.safetensors",
         "weights/tutorial/LICENSE",
+        "weights/checkpoints/manifest.json",
+        "weights/checkpoints/epoch-40.safetensors",
         "examples/cifar10_00_3.png",
         *README_IMAGES,
     ]
