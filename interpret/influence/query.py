@@ -19,6 +19,7 @@ either: ``test_loss_fn`` plain cross-entropy, or left out (the training loss).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,11 +28,13 @@ import torch
 from interpret.core.model import CLASSES
 from interpret.core.params import ParamError
 from interpret.core.preprocess import ImageInput, model_image
+from interpret.core.workers import map_in_order
 from interpret.dataset.predictions import normalized_batch
 from interpret.explain import resolve_target
 from interpret.influence.index import InfluenceIndex, final_layer_input, loss_gradient
 
 TOP_K = 8
+CPU = torch.device("cpu")
 QUERY_LOSSES = {
     "target": "cross-entropy at the explained target, -log p(target)",
     "training": "the training loss at the explained target (label-smoothed cross-entropy)",
@@ -105,35 +108,64 @@ class Influence:
         }
 
 
+def forward_passes(index: InfluenceIndex, pixels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(fc3 inputs C x 84, logits C x 10, the final weights' logits 10) of one uint8
+    32 x 32 x 3 image, one network per single-threaded worker: a one-image pass gains nothing
+    from two threads and, on a busy machine, waits for the slower one at every layer."""
+    batch = normalized_batch(pixels[None], CPU)
+
+    @torch.no_grad()
+    def run(net: torch.nn.Module) -> tuple[np.ndarray, np.ndarray]:
+        hidden, output = final_layer_input(net, batch)
+        return hidden[0].numpy(), output[0].numpy()
+
+    passes = map_in_order(run, [*index.networks, index.final_network], CPU)
+    activations = np.stack([hidden for hidden, _ in passes[:-1]])
+    logits = np.stack([output for _, output in passes[:-1]])
+    return activations, logits, passes[-1][1]
+
+
 def query_arrays(index: InfluenceIndex, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(fc3 inputs C x 84, logits C x 10) of one uint8 32 x 32 x 3 image at each checkpoint."""
-    batch = normalized_batch(pixels[None], torch.device("cpu"))
-    activations, logits = [], []
-    with torch.no_grad():
-        for net in index.networks:
-            hidden, output = final_layer_input(net, batch)
-            activations.append(hidden[0].numpy())
-            logits.append(output[0].numpy())
-    return np.stack(activations), np.stack(logits)
+    activations, logits, _ = forward_passes(index, pixels)
+    return activations, logits
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A read-only array as a tensor sharing its memory (nothing writes to it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "non-writable": read here, never written
+        return torch.from_numpy(array)
 
 
 def scores_for(index: InfluenceIndex, activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
-    """``sum_c lr_c (G_c g_c) * (A_c a_c)`` for a query's per-checkpoint fc3 inputs
-    (C x 84) and loss gradients (C x 10): float32, one score per training image."""
-    total = np.zeros(len(index), dtype=np.float32)
-    for c, rate in enumerate(index.learning_rates):
-        total += (
-            np.float32(rate)
-            * (index.gradients[c] @ gradients[c])
-            * (index.activations[c] @ activations[c])
-        )
-    return total
+    """``sum_c (G_c g_c) * (A_c a_c) * lr_c`` for a query's per-checkpoint fc3 inputs
+    (C x 84) and loss gradients (C x 10): float32, one score per training image, each
+    checkpoint's products on a single-threaded worker, summed in checkpoint order (Captum's)."""
+
+    @torch.no_grad()
+    def part(c: int) -> torch.Tensor:
+        grads = _tensor(index.gradients[c]) @ torch.from_numpy(np.array(gradients[c]))
+        acts = _tensor(index.activations[c]) @ torch.from_numpy(np.array(activations[c]))
+        return grads * acts * float(index.learning_rates[c])
+
+    parts = map_in_order(part, range(len(index.learning_rates)), CPU)
+    total = parts[0].clone()
+    for contribution in parts[1:]:
+        total += contribution
+    return total.numpy()
 
 
 def ranked(scores: np.ndarray, k: int, largest: bool) -> np.ndarray:
-    """The indices of the `k` largest (or smallest) scores, ties broken by the lower index."""
-    order = np.argsort(-scores if largest else scores, kind="stable")
-    return order[:k]
+    """The indices of the `k` largest (or smallest) scores, ties broken by the lower index:
+    the k-th value by partition, then a stable sort of the candidates only."""
+    values = -scores if largest else scores
+    k = max(0, min(int(k), len(values)))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(values, k - 1)[k - 1]
+    candidates = np.flatnonzero(values <= kth)
+    return candidates[np.argsort(values[candidates], kind="stable")][:k]
 
 
 def examples(index: InfluenceIndex, positions: np.ndarray, scores: np.ndarray) -> tuple:
@@ -157,10 +189,8 @@ def training_influence(
         raise ParamError(f"query_loss must be one of {', '.join(QUERY_LOSSES)}, got {query_loss!r}")
     started = time.perf_counter()
     pixels = np.asarray(model_image(image), dtype=np.uint8)
-    activations, logits = query_arrays(index, pixels)
-    with torch.no_grad():
-        batch = normalized_batch(pixels[None], torch.device("cpu"))
-        prediction = int(index.final_network(batch)[0].argmax())
+    activations, logits, final = forward_passes(index, pixels)
+    prediction = int(final.argmax())
     chosen = resolve_target(target, prediction)
     targets = torch.full((len(logits),), chosen, dtype=torch.int64)
     smoothing = index.label_smoothing if query_loss == "training" else 0.0

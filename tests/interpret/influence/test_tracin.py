@@ -176,6 +176,10 @@ def test_ties_are_broken_by_index() -> None:
     scores = np.array([0.5, 1.0, 1.0, -2.0, 0.0, -2.0], dtype=np.float32)
     assert ranked(scores, 3, largest=True).tolist() == [1, 2, 0]
     assert ranked(scores, 3, largest=False).tolist() == [3, 5, 4]
+    tied = np.array([0.0, 2.0, 2.0, 2.0, 1.0, 2.0], dtype=np.float32)  # a tie across the k-th
+    assert ranked(tied, 2, largest=True).tolist() == [1, 2]
+    assert ranked(tied, 9, largest=True).tolist() == [1, 2, 3, 5, 4, 0]
+    assert ranked(tied, 0, largest=False).tolist() == []
 
 
 def test_a_result_says_which_training_set_its_indices_mean(setup) -> None:
