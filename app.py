@@ -19,6 +19,11 @@ Stable API (gradio_client), documented in ui/api.py and frozen by tests/app/api_
   /features   (image, target, contrast, model, baseline, n_steps) -> {layer, total, delta,
                channels: [{channel, contribution, top_images}], ...}
   /feature_atlas (model) -> {classes, channels, matrix (10x16), images, ...}
+  /influence  (image, target, model, k) -> {proponents, opponents: [{index, label, score}],
+               checkpoints, train_set, ...}
+  /train_sample (index) -> (image, label)
+  /hardest    (true_class, page, model) -> {total, page, pages, items: [{index, label,
+               predicted_label, self_influence}], ...}
 
 Environment: INTERPRET_WEIGHTS (a weights source for `interpret.load_model`; default: the Hub
 repo, else the shipped weights), INTERPRET_MODEL_REPO / INTERPRET_MODEL_REVISION,
@@ -38,7 +43,7 @@ from interpret import Net, WeightsError, load_model, settings
 from interpret.core.devices import exact_float32
 from interpret.core.memory import retain_freed_memory
 from interpret.dataset.sampler import Sampler
-from ui import api
+from ui import api, training_set
 from ui.config import ServerSettings
 from ui.dataset import TestSetSource
 from ui.first_visit import FirstVisit
@@ -67,6 +72,7 @@ SERVER = ServerSettings.from_env(DEVICE)
 SAMPLER = Sampler()
 DATASET = TestSetSource(SAMPLER)  # decoded in the background; the Test set tab waits for it
 api.configure(MODEL, SAMPLER, upload_folder(), Models.build(MODEL, DEVICE), DATASET)
+training_set.source()  # the training split, in the background once the test set has loaded
 FIRST_VISIT = FirstVisit()  # the page opens on example 3, explained
 if not api.ZERO_GPU:  # (on ZeroGPU the GPU exists only in a request: the first visit computes it)
     FIRST_VISIT.start()

@@ -18,6 +18,7 @@ from interpret.dataset.browse import BrowseError
 from interpret.dataset.registry import RegistryError
 from interpret.dataset.sampler import SampleError
 from interpret.dataset.strategies import StrategyError
+from interpret.influence import InfluenceUnavailable
 
 log = logging.getLogger("interpret.app")
 
@@ -30,6 +31,8 @@ USER_ERRORS = {
     BrowseError: ("Invalid setting", "Invalid setting: {}."),
     RegistryError: ("Invalid setting", "Invalid setting: {}."),
     StrategyError: ("Invalid setting", "Invalid setting: {}."),
+    # The training-data view: no checkpoints for this model, no training set on this server.
+    InfluenceUnavailable: ("Influence unavailable", "Influence can't be computed here: {}."),
 }
 # Reasons for images refused before any event runs (see ui/gradio_fixes.py).
 FILE_ONLY = "send the image as a file (with gradio_client: handle_file(path))"

@@ -17,6 +17,9 @@ from . import (
     features_api,
     features_panel,
     first_visit,
+    hardest_panel,
+    influence_api,
+    influence_panel,
     link_wiring,
     mcp_tools,
     testset_tab,
@@ -70,12 +73,14 @@ def build_demo(
                 tab = explain_tab.build(demo)
                 trust = trust_panel.build()
                 inside = features_panel.build()
+                behind = influence_panel.build()
                 with gr.Accordion("Details (JSON)", open=False):
                     details = gr.JSON(label="Details", elem_id="details")
                 gr.Markdown(method_help(), elem_id="help")
             with gr.Tab("Test set", id=TESTSET, elem_id="testset-tab") as testset_opened:
                 testset_link = link_wiring.panel(TESTSET)
                 browser = testset_tab.build(models)
+                hardest = hardest_panel.build()
                 atlas = atlas_panel.build()
         gr.Markdown(footer(model, device), elem_id="footer")
         last_result = gr.State(time_to_live=3600)  # per session; API clients do not see it
@@ -85,6 +90,8 @@ def build_demo(
         )
         trust_panel.wire(trust, details)
         features_panel.wire(inside, tab, chains, details, server.concurrency)
+        influence_panel.wire(behind, tab, chains, details, server.concurrency)
+        hardest_panel.wire(hardest, browser.model, chains, tabs, behind.train_index)
         atlas_panel.wire(atlas, browser.model, chains, tabs)
         testset_tab.wire(browser, testset_opened.select, chains, tabs, server.concurrency)
         # On load: the link's view, else the opening example (ui/first_visit.py).
@@ -111,4 +118,6 @@ def build_demo(
         testset_tab.register_api(models, server.concurrency)
         features_panel.register_api(inside, tab, server.concurrency)  # appended: /features
         features_api.register(models.default)  # and /feature_atlas
+        influence_panel.register_api(behind, tab)  # then /influence, /train_sample
+        influence_api.register(models.default)  # and /hardest
     return demo

@@ -96,13 +96,18 @@ class Sampler:
         sample = Sample(
             image_set.image(chosen), int(image_set.labels[chosen]), chosen, image_set.name
         )
+        self.remember(sample.image, sample.label, f"{sample.source}, image #{chosen}")
+        return sample
+
+    def remember(self, image: Image.Image, label: int, where: str) -> None:
+        """Know `image`'s true label from now on (a sampled image, or one of another split the
+        caller loaded), so an explanation of it can say right or wrong."""
         with self._lock:
-            key = image_fingerprint(sample.image)
-            self._recent[key] = (sample.label, f"{sample.source}, image #{chosen}")
+            key = image_fingerprint(image)
+            self._recent[key] = (int(label), where)
             self._recent.move_to_end(key)
             while len(self._recent) > TRUTH_MEMORY:
                 self._recent.popitem(last=False)
-        return sample
 
     def bundled_index(self, image: Image.Image) -> int | None:
         """The index of a bundled example (the first test images: the same index in the full
