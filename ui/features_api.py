@@ -38,11 +38,13 @@ Report = Callable[[int, int, str], None]
 
 SHARES_SECONDS = 0.2  # one image's 16 share maps at 50 steps, measured on the busy 2-core CPU
 TOP_SECONDS_PER_IMAGE = 0.0002  # every channel's maxima (1.3 s for 10,000 images)
-ATLAS_SECONDS_PER_IMAGE = 0.004  # the atlas's contributions (about 35 s for 9,000 images)
-# Images per GPU call of the atlas: a declared 15 s each rather than the 120 s cap for the whole
+# The atlas's contributions per image in a GPU worker beside busy neighbours: 11.5-21.2 s per
+# 1,000 images, median 13.5 (28.8 s for all 7,466 in one quiet library call).
+ATLAS_SECONDS_PER_IMAGE = 0.0135
+# Images per GPU call of the atlas: 24 s declared each rather than the 120 s cap for the whole
 # (a visitor with a little quota left can build it), and a multiple of the library's CHUNK, so
 # every batch is the one the one-call atlas computes: the parts put together equal it exactly.
-ATLAS_PART = 4 * CHUNK
+ATLAS_PART = 2 * CHUNK
 REMEMBERED = 32  # recent /features results kept for the MCP tool's pictures
 
 
@@ -115,7 +117,7 @@ def _atlas_part_seconds(name: str, fingerprint: str, indices: Any) -> int:
 
 @zerogpu.gpu(duration=_atlas_part_seconds)
 def atlas_part_on_gpu(name: str, fingerprint: str, indices: list[int]) -> np.ndarray:
-    """The atlas's contributions (len(indices) x 16 float32: 64 KB for ATLAS_PART images) of
+    """The atlas's contributions (len(indices) x 16 float32: 32 KB for ATLAS_PART images) of
     the set's images `indices` for their true classes; the server puts the parts together."""
     chosen = np.asarray(indices, dtype=np.int64)
     values = compute_atlas(zerogpu.model(name), zerogpu.images(fingerprint), chosen)

@@ -29,12 +29,12 @@ APP_ENV = ENV
 
 # (arguments, result) bytes: a name, the picture and settings in; the 16 share maps (16 x 3 x
 # 32 x 32 float32, 196,608 bytes) out; the top images (16 x 8 indices and positions) out; an
-# atlas part's 1,000 indices in and their 1,000 x 16 float32 contributions (64,000 bytes) out;
+# atlas part's 500 indices in and their 500 x 16 float32 contributions (32,000 bytes) out;
 # the predictions the atlas needs through the disk only.
 BUDGETS = {
     "features_on_gpu": (8_192, 215_000),
     "top_images_on_gpu": (1_024, 8_192),
-    "atlas_part_on_gpu": (4_096, 65_536),
+    "atlas_part_on_gpu": (2_048, 33_000),
     "set_predictions_on_gpu": (1_024, 1_024),  # the atlas's predictions, through the disk
 }
 
@@ -85,7 +85,7 @@ def test_the_atlas_comes_in_short_parts_equal_to_the_one_call_atlas(
     made = [call for call in checked(calls(mark)) if call["function"] == "atlas_part_on_gpu"]
     correct = sum(atlas["images"])
     assert len(made) == -(-correct // ATLAS_PART) and len(atlas["matrix"]) == 10 and correct
-    assert all(call["duration"] <= 20 for call in made), made
+    assert all(call["duration"] <= 30 for call in made), made
     net = load_model(pretrained_dir, device="cpu")
     data = open_local(FULL) if FULL.is_dir() else bundled()
     stored = load_arrays(*cache_entry(net, data, "atlas", FOLDER / "cache", n_steps=ATLAS_STEPS))

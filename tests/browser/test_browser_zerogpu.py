@@ -1,8 +1,9 @@
 """The page's events under ZeroGPU's rules (tests/zerogpu_server.py: the real `python app.py`
 with the stand-in of `spaces.GPU`, every GPU call in a forked worker), in Chromium: the first
 visit, an Explain click with trust scores, Compare with, the Test set tab's matrix, a cell, a
-thumbnail, the strategies, the batch view and the disagreements view; and a refusal for
-quota shown on the page while the page keeps working.
+thumbnail, the strategies, the batch view and the disagreements view, "Inside the network"
+filled by one small GPU call; and a refusal for quota shown on the page while the page keeps
+working.
 
 The same server answers tests/app/test_app_zerogpu.py (the endpoints, bytes and durations).
 """
@@ -13,8 +14,11 @@ import re
 
 import pytest
 from chromium import LAPTOP, WAIT_MS, wait_for_maps
+from test_browser_features import SHOWN, TOP
 from test_browser_testset import open_test_set_tab
 from zerogpu_server import ENV, calls, fail_next
+
+from ui.features_api import _features_seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 APP_ENV = ENV
@@ -102,6 +106,49 @@ def test_the_batch_view_and_the_disagreements(browser, app_url: str) -> None:
     expect(page.locator("#which")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#testset-status")).to_contain_text("disagree", timeout=WAIT_MS)
     expect(page.locator("#testset-grid .caption-label").first).to_be_visible(timeout=WAIT_MS)
+    page.close()
+
+
+def test_inside_the_network_is_one_small_gpu_call(browser, app_url: str) -> None:
+    """The panel filled (16 bars, the top channels' maps and windows) from one GPU call of
+    the declared duration, a 32 x 32 picture in and the 16 share maps out (docs/ZEROGPU.md);
+    the top images by a second call, once per session."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=LAPTOP)
+    mark = len(calls())
+    page.goto(app_url)
+    wait_for_maps(page)  # the first visit's example (kept by the server)
+    page.get_by_text("Inside the network", exact=False).first.click()
+    expect(page.locator("#features-bars .feature-bar")).to_have_count(16, timeout=WAIT_MS)
+    windows = page.locator("#features-windows .caption-label")
+    expect(windows).to_have_count(SHOWN * TOP, timeout=WAIT_MS)  # after the set's load
+    page.locator("#features-windows").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#features-windows img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)",
+        timeout=WAIT_MS,
+    )
+    expect(page.locator("#features-shares .caption-label")).to_have_count(SHOWN)
+    shares = page.locator("#features-shares img")
+    sources = [shares.nth(i).get_attribute("src") for i in range(shares.count())]
+    assert len(sources) == SHOWN, sources
+    for source in sources:  # each map a PNG the server serves (the row's images load lazily)
+        answer = page.request.get(source)
+        assert answer.ok and answer.body().startswith(b"\x89PNG"), source
+    made = [call for call in calls(mark) if call["function"] != "explain_on_gpu"]
+    named = [call["function"] for call in made]
+    assert named.count("features_on_gpu") == 1, named
+    assert set(named) <= {"features_on_gpu", "top_images_on_gpu"}, named
+    for call in made:
+        assert call["outcome"] == "ok" and call["tensors"] == [], call
+        assert call["worker"] != call["server"] and call["seconds"] < call["duration"], call
+    (shares,) = [call for call in made if call["function"] == "features_on_gpu"]
+    assert shares["duration"] == _features_seconds("default", None, None, None, "zeros", 50) == 6
+    assert shares["args_bytes"] <= 4_096 and 196_608 < shares["result_bytes"] <= 210_000, shares
+    for call in made:
+        if call["function"] == "top_images_on_gpu":
+            assert call["args_bytes"] <= 1_024 and call["result_bytes"] <= 8_192, call
     page.close()
 
 
