@@ -207,6 +207,11 @@ def fetch_hub_train(download: bool, cache_dir: Path | None = None) -> tuple[Path
                 f"the Hub ({hub_constants.ENDPOINT}) cannot be reached and there is no copy of "
                 f"the training split: {HOW_TO_GET_IT.split(', or ')[0]}"
             )
+    if path is not None and recorded is None and not online:
+        raise TrainingSetMissing(
+            "the cached copy of the training split was never checked against the Hub's "
+            "SHA-256, and the Hub cannot be reached to check it now"
+        )
     try:
         expected = recorded or hub_lfs_sha256()
         if path is None:

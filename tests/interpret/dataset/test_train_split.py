@@ -173,3 +173,16 @@ def test_the_hub_is_not_asked_unless_allowed(hub_with_train, tmp_path: Path) -> 
     with pytest.raises(train_split.TrainingSetMissing, match="INTERPRET_CIFAR10_DOWNLOAD=1"):
         train_split.load_training_set(environment(tmp_path), download=False)
     assert not hub.requests
+
+
+def test_an_unverified_cached_copy_is_not_read_offline(
+    hub_with_train, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants as hub_constants
+
+    train_split.load_training_set(environment(tmp_path), download=True)
+    for record in (tmp_path / "cache" / "training-set").iterdir():
+        record.unlink()  # the verified hash and the decoded pixels are gone, the parquet stays
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(train_split.TrainingSetMissing, match="never checked"):
+        train_split.load_training_set(environment(tmp_path), download=True)
