@@ -21,6 +21,7 @@ from . import (
     influence_api,
     influence_panel,
     link_wiring,
+    mcp_influence,  # noqa: F401 (importing it registers the training-data view's MCP tools)
     mcp_tools,
     testset_tab,
     trust_panel,

@@ -142,3 +142,36 @@ def test_the_shared_server_says_what_is_missing(app_servers) -> None:
     assert "model 'default' has no training checkpoints" in message
     message = refusal(plain, "/train_sample", 0)
     assert "no training set is configured: set INTERPRET_CIFAR10_DIR" in message
+
+
+def test_the_mcp_tool_sends_the_strips_and_the_apis_answer(app_url: str, client: Client) -> None:
+    """image_influence over MCP (ui/mcp_influence.py): the proponents' and opponents' strips
+    of training images, then /influence's JSON."""
+    import asyncio
+    import base64
+    import io
+    import json
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.types import ImageContent, TextContent
+
+    image = "data:image/png;base64," + base64.b64encode(example(3).read_bytes()).decode()
+
+    async def main():
+        async with (
+            streamable_http_client(f"{app_url}gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return await session.call_tool("image_influence", {"image": image, "k": 4})
+
+    result = asyncio.run(main())
+    assert not result.isError, result.content
+    strip, proponents, _, opponents, last = result.content
+    assert isinstance(strip, ImageContent) and isinstance(last, TextContent)
+    assert Image.open(io.BytesIO(base64.b64decode(strip.data))).size == (4 * 96, 96)
+    assert proponents.text.startswith("proponents (their training lowered the loss): #")
+    assert opponents.text.startswith("opponents (their training raised the loss): #")
+    expected = client.predict(handle_file(str(example(3))), k=4, api_name="/influence")
+    assert json.loads(last.text) == expected

@@ -1,9 +1,9 @@
 """End to end: Gradio's MCP server of `python app.py`, driven by the real `mcp` client over
 streamable HTTP (one server for the module).
 
-The tools are the app's nine (ui/mcp_tools.py), answers equal the library's and the frozen
-API's, images come as base64 data only, refusals are the app's sentences, the API's limits hold,
-and no answer names a server path.
+The tools are the app's twelve (ui/mcp_tools.py, ui/mcp_influence.py), answers equal the
+library's and the frozen API's, images come as base64 data only, refusals are the app's
+sentences, the API's limits hold, and no answer names a server path.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ TOOLS = {
     "find_strategies",
     "image_features",
     "class_feature_atlas",
+    "image_influence",
+    "train_sample",
+    "hardest",
 }
 FAST = {"nt_samples": 4}
 
@@ -165,7 +168,7 @@ def client(app: dict[str, Any]) -> Client:
 # ------------------------------------------------------------------ the tools
 
 
-def test_the_tools_are_the_apps_nine_described_for_agents(app: dict[str, Any]) -> None:
+def test_the_tools_are_the_apps_twelve_described_for_agents(app: dict[str, Any]) -> None:
     tools = in_session(app, lambda session: session.list_tools()).tools
     assert {tool.name for tool in tools} == TOOLS  # no /download, no page event
     for tool in tools:
@@ -180,6 +183,26 @@ def test_the_tools_are_the_apps_nine_described_for_agents(app: dict[str, Any]) -
     assert explain_schema["required"] == ["image"]
     assert "true label" in explain_schema["properties"]["target"]["enum"]
     assert explain_schema["properties"]["seed"]["default"] == 0
+
+
+def test_the_training_data_tools_say_what_is_missing(app: dict[str, Any]) -> None:
+    """This server's weights come without checkpoints, and it has no training set: each
+    tool says so in the app's words (the answers themselves: tests/app/test_app_influence.py)."""
+    tools = {t.name: t for t in in_session(app, lambda session: session.list_tools()).tools}
+    assert tools["image_influence"].inputSchema["required"] == ["image"]
+    assert tools["image_influence"].inputSchema["properties"]["k"]["default"] == 8
+    assert tools["hardest"].inputSchema["properties"]["true_class"]["default"] == ("any")
+    for name, arguments in (
+        ("image_influence", {"image": IMAGE}),
+        ("hardest", {"true_class": "cat"}),
+    ):
+        assert refusal(app, name, **arguments) == (
+            "Influence can't be computed here: model 'retrained' has no training checkpoints: "
+            "its weights come without the training history influence needs (scripts/train.py "
+            "writes it)."
+        )
+    message = refusal(app, "train_sample", index=0)
+    assert message.startswith("Influence can't be computed here: no training set is configured")
 
 
 @pytest.mark.parametrize("name", ["download_files", "explain_on_page", "show_matrix"])

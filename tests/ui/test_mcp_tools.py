@@ -14,7 +14,7 @@ from conftest import ROOT, example
 
 from interpret import ImageError, model_image
 from interpret.core.preprocess import MAX_FILE_BYTES
-from ui import api, features_api
+from ui import api, features_api, influence_api, mcp_influence
 from ui.errors import BASE64_ONLY, NO_URLS_BASE64
 from ui.files import private_root
 from ui.mcp_tools import (
@@ -41,7 +41,11 @@ FUNCTIONS = {
     "/strategies": api.find_strategies,
     "/features": features_api.image_features,
     "/feature_atlas": features_api.class_feature_atlas,
+    "/influence": influence_api.image_influence,
+    "/train_sample": influence_api.train_sample,
+    "/hardest": influence_api.hardest,
 }
+assert mcp_influence.image_influence is TOOLS["/influence"].card  # registered on import
 PNG = example(3).read_bytes()
 DATA = "data:image/png;base64," + base64.b64encode(PNG).decode()
 
