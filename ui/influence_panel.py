@@ -230,11 +230,12 @@ def picker(evt: gr.SelectData, shown: list[int]) -> int:
 
 def load_training_image(index: Any) -> tuple[str, str, str, int]:
     """A training image into the Explain tab: the picture, its true label, where it is from
-    and its index (the explanation follows, as for any new image)."""
+    and its index (the explanation follows, as for any new image: its description says
+    where the label comes from, as for a sampled test image)."""
     with user_errors("load a training image"):
         image, label, where, chosen = influence_api.training_sample(index)
         (path,) = save_pictures([image], request_folder("train-"))
-        return path, f"{CLASSES[label]} ({where})", f"{where}: true label {CLASSES[label]}", chosen
+        return path, CLASSES[label], f"{where}: true label {CLASSES[label]}", chosen
 
 
 def explain_training(explain: Any, picked: Any, chosen: gr.State, train_index: gr.State) -> None:

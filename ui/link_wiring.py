@@ -19,6 +19,7 @@ import gradio as gr
 
 from interpret import CLASSES
 from interpret.dataset.images import image_fingerprint
+from interpret.influence import InfluenceUnavailable
 
 from . import api, first_visit, links
 from .config import FIRST_VISIT_EXAMPLE, INSTANT, PREDICTED, RAW, REQUEST
@@ -26,7 +27,9 @@ from .downloads import Downloads
 from .explain_tab import ExplainTab, summarize
 from .explain_wiring import Wiring
 from .files import request_folder, save_pictures
+from .influence_panel import load_training_image
 from .testset_tab import TestSetTab, show_page
+from .training_set import training_set
 from .views import target_choices
 
 log = logging.getLogger("interpret.app")
@@ -82,6 +85,13 @@ def served(query: dict[str, str]) -> links.Served:
     backend = api.backend()
     models = backend.models
     found = links.Served(tuple(models.names()), models.default, len(backend.sampler.bundled))
+    if links.needs_training_set(query):
+        try:
+            train = training_set()
+            size, fingerprint, name = len(train), train.fingerprint, train.name
+            found = replace(found, train_size=size, train_fingerprint=fingerprint, train_name=name)
+        except InfluenceUnavailable:
+            pass  # the link's index is ignored, and the page says why
     if not links.needs_test_set(query):
         return found
     data = api.test_set()
@@ -176,7 +186,11 @@ def link_image(opened: links.Opened) -> tuple[Any, ...]:
     with its true label, source and index, and the target it asks for; the Explain tab's
     new-image chain takes it from there."""
     kind, number = opened.image or ("example", FIRST_VISIT_EXAMPLE)
-    if kind == "index":
+    train_index = number if kind == "train" else None
+    if kind == "train":
+        path, label, source, _ = load_training_image(number)
+        index = gr.skip()
+    elif kind == "index":
         path, label, source, index = api.sample_image(number)
     else:
         bundled = api.backend().sampler.bundled
@@ -184,7 +198,7 @@ def link_image(opened: links.Opened) -> tuple[Any, ...]:
         label, source, index = CLASSES[int(bundled.labels[number])], gr.skip(), number
     target = opened.explain.get("target", PREDICTED)
     choices = target_choices((CLASSES.index(label), ""))
-    return path, label, source, index, gr.Dropdown(choices=choices, value=target)
+    return path, label, source, index, gr.Dropdown(choices=choices, value=target), train_index
 
 
 def checked_page(opened: links.Opened) -> links.Opened:
@@ -220,10 +234,12 @@ def wire(
     tabs: gr.Tabs,
     opening: first_visit.FirstVisit | None,
     inside: gr.Accordion | None = None,
+    train_index: gr.State | None = None,
 ) -> None:
     """On each page load: the link's view (else the opening example), explained. `opening`:
     None for a page that opens empty; `inside`: the "Inside the network" panel, which a link
-    opens (its expand event fills it: `features_panel.wire`)."""
+    opens (its expand event fills it: `features_panel.wire`); `train_index`: where the Explain
+    tab keeps the index of a training image it shows (a `split=train` link's)."""
     opened = gr.State()
     explain_controls = [getattr(tab, name) for name in EXPLAIN_CONTROLS]
     testset_controls = [getattr(testset, name) for name in TESTSET_CONTROLS]
@@ -267,7 +283,14 @@ def wire(
         .success(
             link_image,
             inputs=opened,
-            outputs=[tab.image, tab.truth, tab.source, tab.index, tab.target],
+            outputs=[
+                tab.image,
+                tab.truth,
+                tab.source,
+                tab.index,
+                tab.target,
+                train_index if train_index is not None else gr.State(),
+            ],
             show_progress="hidden",
             api_visibility="private",
             **RAW,
@@ -279,7 +302,23 @@ def wire(
 # ------------------------------------------------------------------ copying a link
 
 
-def _image_part(image: Any, index: Any) -> tuple[dict[str, str], str]:
+def _training_part(picture: Any, train_index: Any) -> dict[str, str]:
+    """`split=train`, the index and the training set's id, when the page shows that image."""
+    if not isinstance(train_index, int) or isinstance(train_index, bool):
+        return {}
+    try:
+        data = training_set()
+    except InfluenceUnavailable:
+        return {}
+    if not 0 <= train_index < len(data):
+        return {}
+    if image_fingerprint(data.image(train_index)) != image_fingerprint(picture):
+        return {}
+    set_id = data.fingerprint[: links.FINGERPRINT_CHARS]
+    return {"split": links.TRAIN, "index": str(train_index), "set": set_id}
+
+
+def _image_part(image: Any, index: Any, train_index: Any = None) -> tuple[dict[str, str], str]:
     """The query naming the image on the page, when a link can name it, and a note when not."""
     if image is None:
         return {}, "No image on the page: this link opens its settings on the opening example."
@@ -291,6 +330,9 @@ def _image_part(image: Any, index: Any) -> tuple[dict[str, str], str]:
     example = sampler.bundled_index(picture)
     if example is not None:
         return {"example": str(example)}, ""
+    training = _training_part(picture, train_index)
+    if training:
+        return training, ""
     data = api.test_set()
     number = index if isinstance(index, (int, float)) and not isinstance(index, bool) else -1
     whole = number == int(number) and 0 <= number < len(data)
@@ -300,12 +342,14 @@ def _image_part(image: Any, index: Any) -> tuple[dict[str, str], str]:
     return {}, UPLOADED
 
 
-def explain_link(image: Any, *values: Any) -> tuple[gr.Textbox, gr.Markdown]:
+def explain_link(
+    image: Any, *values: Any, train_index: Any = None
+) -> tuple[gr.Textbox, gr.Markdown]:
     """The Explain tab's link (`values`: /explain's parameters after the image, then the
-    model compared with, the index box and whether "Inside the network" is open): its
-    query, and a note."""
+    model compared with, the index box and whether "Inside the network" is open;
+    `train_index`: the training image the tab loaded, if any): its query, and a note."""
     *request, compare, index, features = values
-    query, note = _image_part(image, index)
+    query, note = _image_part(image, index, train_index)
     named = dict(zip(REQUEST, request, strict=True))
     query.update({name: links.as_text(value) for name, value in named.items() if value is not None})
     if compare is not None:
@@ -313,6 +357,12 @@ def explain_link(image: Any, *values: Any) -> tuple[gr.Textbox, gr.Markdown]:
     if features:
         query[links.FEATURES] = "1"
     return _written(query, note)
+
+
+def explain_link_with_training(image: Any, *values: Any) -> tuple[gr.Textbox, gr.Markdown]:
+    """`explain_link`, the training image's index last (the page's "Copy link")."""
+    *values, train_index = values
+    return explain_link(image, *values, train_index=train_index)
 
 
 def testset_link(*values: Any) -> tuple[gr.Textbox, gr.Markdown]:

@@ -43,6 +43,8 @@ SHOWN_CHARS = 40  # of an ignored value, in the message
 # Set by Gradio or by Hugging Face's Space page, not by the app's links: passed over quietly.
 FOREIGN = ("view",)
 FEATURES = "features"  # the Explain tab's "Inside the network" panel, open
+TEST, TRAIN = "test", "train"  # `split=`: which set a link's index is of (the test set's if none)
+SPLITS = (TEST, TRAIN)
 
 
 class LinkValueError(ValueError):
@@ -60,10 +62,18 @@ class Served:
     set_size: int | None = None
     set_fingerprint: str | None = None
     set_name: str = ""
+    train_size: int | None = None  # the training split, when a link needs it
+    train_fingerprint: str | None = None
+    train_name: str = ""
 
     @property
     def set_id(self) -> str | None:
         return None if self.set_fingerprint is None else self.set_fingerprint[:FINGERPRINT_CHARS]
+
+    @property
+    def train_id(self) -> str | None:
+        found = self.train_fingerprint
+        return None if found is None else found[:FINGERPRINT_CHARS]
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,16 @@ class Opened:
     testset: dict[str, Any] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    split: str = TEST
 
     @property
     def image(self) -> tuple[str, int] | None:
-        """("example", n) or ("index", n), or None: the page's own opening example."""
+        """("example", n), ("index", n) or ("train", n) (a training image), or None: the
+        page's own opening example."""
         if self.example is not None:
             return ("example", self.example)
         if self.index is not None:
-            return ("index", self.index)
+            return ("train" if self.split == TRAIN else "index", self.index)
         return None
 
     def opens_default_explanation(self) -> bool:
@@ -218,7 +230,7 @@ def testset_readers(served: Served) -> dict[str, tuple[Callable[[str], Any], Any
 
 _SETTINGS = ("n_steps", "nt_samples", "stdevs", "baseline", "seed")
 _OCCLUSION = ("occlusion_window", "occlusion_stride")
-IMAGE_PARAMETERS = ("tab", "example", "index", "set")
+IMAGE_PARAMETERS = ("tab", "example", "index", "set", "split")
 
 
 def known_parameters(served: Served) -> list[str]:
@@ -245,6 +257,11 @@ def shown(name: str, value: str) -> str:
 def needs_test_set(query: Mapping[str, str]) -> bool:
     """Whether reading `query` needs the served test set (an index, or the Test set tab)."""
     return "index" in query or "set" in query or query.get("tab", "").strip().lower() == TESTSET
+
+
+def needs_training_set(query: Mapping[str, str]) -> bool:
+    """Whether reading `query` needs the served training split (an index of it)."""
+    return query.get("split", "").strip().lower() == TRAIN
 
 
 class _Reader:
@@ -292,12 +309,18 @@ def parse(query: Mapping[str, str], served: Served) -> Opened:
     if "tab" in query:
         tab = reader.read("tab", lambda text: _choice(text, TABS)) or EXPLAIN
     example = index = set_id = None
+    split = TEST
     if "example" in query:
         example = reader.read("example", lambda text: _whole(text, 0, served.examples - 1))
+    if "split" in query:
+        split = reader.read("split", lambda text: _choice(text, SPLITS)) or TEST
+        if split == TRAIN and "index" not in query:
+            reader.ignore("split", "names the training set, but the link has no index")
+            split = TEST
     if "set" in query:
         set_id = reader.read("set", _set_id)
     if "index" in query:
-        index = _index(reader, example, set_id)
+        index = _index(reader, example, set_id) if split == TEST else _train_index(reader, set_id)
     readers = explain_readers(served)
     if tab == TESTSET:
         del readers["model"]  # `model` names the Test set tab's model there
@@ -317,9 +340,9 @@ def parse(query: Mapping[str, str], served: Served) -> Opened:
                 reader.ignore(name, "a Test set filter: add tab=testset")
     if set_id is not None and "index" not in query and tab != TESTSET:
         reader.ignore("set", "names a test set, but the link has no index")
-    return Opened(
-        tab, example, index, set_id, explain, testset, tuple(reader.ignored), tuple(reader.notes)
-    )
+    split = TRAIN if split == TRAIN and index is not None else TEST
+    ignored, notes = tuple(reader.ignored), tuple(reader.notes)
+    return Opened(tab, example, index, set_id, explain, testset, ignored, notes, split)
 
 
 def _set_id(text: str) -> str:
@@ -354,6 +377,26 @@ def _index(reader: _Reader, example: int | None, set_id: str | None) -> int | No
         reader.ignore("index", "this server has no test set to take it from")
         return None
     return reader.read("index", lambda text: _whole(text, 0, served.set_size - 1))
+
+
+def _train_index(reader: _Reader, set_id: str | None) -> int | None:
+    """A training image's index (`split=train`): of this server's training split only."""
+    served = reader.served
+    if example := reader.query.get("example"):
+        reader.ignore("index", f"the link names example {_plain(example, 8)} too; it is shown")
+        return None
+    if not served.train_size:
+        reader.ignore("index", "this server has no training set to take it from")
+        return None
+    if set_id is not None and set_id != served.train_id:
+        reader.ignore(
+            "index",
+            f"this link was made on another training set (set={set_id}); this server has "
+            f"{served.train_name} (set={served.train_id}), whose image of that index is a "
+            "different one, so it is not shown",
+        )
+        return None
+    return reader.read("index", lambda text: _whole(text, 0, served.train_size - 1))
 
 
 def _check_combinations(reader: _Reader, explain: dict[str, Any]) -> None:
@@ -405,6 +448,8 @@ def query_string(opened: Opened, served: Served) -> str:
         pairs.append(("tab", opened.tab))
     if opened.example is not None:
         pairs.append(("example", opened.example))
+    if opened.split == TRAIN and opened.index is not None:
+        pairs.append(("split", TRAIN))
     if opened.index is not None or (opened.tab == TESTSET and opened.set_id is not None):
         pairs.append(("set", opened.set_id))
     if opened.index is not None:

@@ -107,11 +107,12 @@ def build_demo(
             tabs,
             opening,
             inside.accordion,
+            behind.train_index,
         )
         link_wiring.wire_copy(
             explain_link,
-            [*tab.parameters, tab.compare, tab.index, inside.opened],
-            link_wiring.explain_link,
+            [*tab.parameters, tab.compare, tab.index, inside.opened, behind.train_index],
+            link_wiring.explain_link_with_training,
         )
         link_wiring.wire_copy(
             testset_link, [*browser.filters, browser.page], link_wiring.testset_link

@@ -68,10 +68,19 @@ def test_proponents_and_opponents_show_and_one_clicked_is_explained(browser, app
     opponent = page.locator("#influence-opponents .caption-label").first.inner_text()
     index, label = re.match(r"#(\d+) (\w+)", opponent).groups()
     page.locator("#influence-opponents .thumbnail-item").first.click()
-    shown = rf"^{label} \(300 CIFAR-10 training images.*training image #{index}\)$"
-    expect(truth_box(page)).to_have_value(re.compile(shown), timeout=WAIT_MS)
+    truth = rf"^{label} \(300 CIFAR-10 training images.*training image #{index}\)$"
+    expect(truth_box(page)).to_have_value(re.compile(truth), timeout=WAIT_MS)
     captions = wait_for_maps(page)
     assert captions[0].endswith(f"true label {label}")
+    # Its link names the training image (split=train), and opens it, explained, again.
+    page.locator("#explain-copy-link").click()
+    shown = page.locator("#explain-link textarea, #explain-link input").first
+    expect(shown).to_have_value(re.compile(rf"split=train&set=\w{{16}}&index={index}"))
+    again = browser.new_page(viewport=LAPTOP)
+    again.goto(shown.input_value())
+    expect(truth_box(again)).to_have_value(re.compile(truth), timeout=WAIT_MS)
+    assert wait_for_maps(again)[0].endswith(f"true label {label}")
+    again.close()
     page.close()
 
 

@@ -159,16 +159,16 @@ def test_the_steps_a_link_does_not_need_end_quietly(backend) -> None:
 
 
 def test_a_links_image_comes_with_its_label_and_target(backend) -> None:
-    path, label, source, index, target = link_wiring.link_image(
+    path, label, source, index, target, train = link_wiring.link_image(
         links.Opened(example=10, explain={"target": "true label"})
     )
     expected = np.asarray(Image.open(example(10)).convert("RGB"))
     assert np.array_equal(np.asarray(Image.open(path)), expected)
-    assert (label, index, source) == (CLASSES[0], 10, gr.skip())
+    assert (label, index, source, train) == (CLASSES[0], 10, gr.skip(), None)
     assert (
         target.value == "true label" and ("true label (airplane)", "true label") in target.choices
     )
-    path, label, source, index, target = link_wiring.link_image(links.Opened(index=42))
+    path, label, source, index, target, _ = link_wiring.link_image(links.Opened(index=42))
     data = api.test_set()
     assert np.array_equal(np.asarray(Image.open(path)), data.images[42])
     assert label == CLASSES[data.labels[42]] and index == 42 and "image #42" in source
@@ -233,7 +233,7 @@ def test_the_tabs_keep_the_ids_links_name_and_link_events_stay_private(backend) 
     tab_ids = [c["props"].get("id") for c in config["components"] if c["type"] == "tabitem"]
     assert tab_ids == ["explain", "testset"] == list(links.TABS)
     functions = {"open_page", "summarize_opening", "image_only", "link_image"}
-    functions |= {"explain_link", "testset_link"}
+    functions |= {"explain_link_with_training", "testset_link"}
     found = [fn for fn in blocks.fns.values() if fn.name in functions]
     assert {fn.name for fn in found} == functions
     assert all(fn.api_visibility == "private" for fn in found)

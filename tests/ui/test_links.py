@@ -156,7 +156,7 @@ BAD = [
     ("occlusion_stride", "0", "must be between 1 and 32"),
     ("model", "gpt", "no such model here; choose one of retrained, tutorial"),
     ("compare", "gpt", "no such model here"),
-    ("foo", "1", "not a link parameter; known: tab, example, index, set, methods"),
+    ("foo", "1", "not a link parameter; known: tab, example, index, set, split, methods"),
     ("page", "2", "not a link parameter"),  # Gradio's own route takes `page`
 ]
 BAD_TESTSET = [
@@ -243,6 +243,32 @@ def test_an_index_means_an_image_of_one_set_only() -> None:
     assert both.example == 4 and both.index is None and "names an example too" in both.ignored[0]
     alone = read(f"?set={FULL[:16]}")
     assert "the link has no index" in alone.ignored[0]
+
+
+TRAIN = "7b1e" + "a" * 60  # the training split's fingerprint
+WITH_TRAIN = Served(
+    ("retrained",), "retrained", 20, 10_000, FULL, "the CIFAR-10 test set", 300, TRAIN, "300 images"
+)
+
+
+def test_a_training_image_link_names_its_split_and_reads_back() -> None:
+    """split=train: the index of a training image, of this server's training split only."""
+    opened = read(f"?split=train&index=7&set={TRAIN[:16]}&target=cat", WITH_TRAIN)
+    assert opened.image == ("train", 7) and opened.ignored == () and opened.split == "train"
+    written = query_string(opened, WITH_TRAIN)
+    assert written == f"split=train&set={TRAIN[:16]}&index=7&target=cat"
+    assert read("?" + written, WITH_TRAIN) == opened
+    assert read("?split=train&index=7", WITH_TRAIN).image == ("train", 7)  # typed by hand
+    assert read("?index=7", WITH_TRAIN).image == ("index", 7)  # the test set's, as before
+    (reason,) = read("?split=train&index=300", WITH_TRAIN).ignored
+    assert "between 0 and 299" in reason
+    other = read(f"?split=train&index=7&set={FULL[:16]}", WITH_TRAIN)
+    assert other.image is None and "made on another training set" in other.ignored[0]
+    missing = read("?split=train&index=7")  # a server without a training set
+    assert missing.image is None and "no training set to take it from" in missing.ignored[0]
+    alone = read("?split=train", WITH_TRAIN)
+    assert alone.image is None and "the link has no index" in alone.ignored[0]
+    assert "unknown; choose one of test, train" in read("?split=x&index=2").ignored[0]
 
 
 def test_a_test_set_link_of_another_set_keeps_its_filters_and_says_so() -> None:
