@@ -251,6 +251,12 @@ def test_dry_run_writes_exactly_what_the_space_needs(space_tree: Path) -> None:
     }, changed
     assert {b.split("  #")[0] for _, b in changed} == {"torch==2.11.0", "torchvision==0.26.0"}
     assert {"app.py", "weights/model.safetensors", "examples/cifar10_03_0.png"} <= files
+    # The training checkpoints TracIn reads travel with the weights: the manifest and the five
+    # files it lists (every 8 of the 40 epochs).
+    assert {name for name in files if name.startswith("weights/checkpoints/")} == {
+        "weights/checkpoints/manifest.json",
+        *(f"weights/checkpoints/epoch-{epoch:02d}.safetensors" for epoch in (8, 16, 24, 32, 40)),
+    }
     assert any(name.startswith("ui/") for name in files) == (ROOT / "ui").is_dir()
     for absent in ("tests/", "scripts/", ".ci/", ".git/", "artifacts/", "docs/ARCH"):
         assert not any(name.startswith(absent) for name in files), absent

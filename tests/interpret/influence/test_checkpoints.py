@@ -193,3 +193,26 @@ def test_captum_tracin_runs_on_the_loader(trained: tuple[Path, list[Net]]) -> No
             grad = model.fc3.weight.grad
             expected[i] += checkpoint.learning_rate * grad.pow(2).sum()
     assert torch.allclose(scores, expected, rtol=1e-4), (scores, expected)
+
+
+def test_the_shipped_weights_come_with_their_own_history() -> None:
+    """weights/checkpoints/: five checkpoints of the shipped run, every 8 of its 40 epochs,
+    the last one the shipped weights themselves, weighted by the schedule's interval means."""
+    folder = PROJECT_ROOT / "weights"
+    model = load_model(folder, device="cpu")
+    history = history_for(model, folder)
+    assert [c.epoch for c in history.checkpoints] == [8, 16, 24, 32, 40]
+    entries = history.manifest["checkpoints"]
+    assert [(e["first_step"], e["last_step"]) for e in entries] == [
+        (1 + 3128 * i, 3128 * (i + 1)) for i in range(5)
+    ]
+    # The one-cycle rates of 40 x 391 steps (max 0.05), averaged per interval of 3,128 steps.
+    expected = [0.020386525713, 0.048403139895, 0.037134888752, 0.017495556535, 0.002822271809]
+    assert history.learning_rates == pytest.approx(expected, rel=1e-9)
+    assert entries[-1]["learning_rate_at_save"] == pytest.approx(2e-7)
+    final = model.state_dict()
+    last = history.states()[-1]
+    assert last.keys() == final.keys() and all(torch.equal(last[k], final[k]) for k in final)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["data_source"].startswith(f"{history.training_set}; ")
+    assert history.label_smoothing == metrics["hyperparameters"]["label_smoothing"]
