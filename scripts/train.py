@@ -2,7 +2,7 @@
 
 The tutorial's recipe (2 epochs of plain SGD) gives ~58% top-1. Keeping the exact architecture,
 40 epochs of SGD + Nesterov under a one-cycle schedule, mild augmentation (1-pixel random crop
-+ horizontal flip), label smoothing 0.1 and weight decay 1e-3 reach ~74.7% in about 7 minutes
++ horizontal flip), label smoothing 0.1 and weight decay 1e-3 reach ~74.5% in about 7 minutes
 on one CPU core. This net is small enough to underfit: the usual 4-pixel crop cost ~1.3 points
 (72.3%), and no crop at all overfits (70.3%). Images are decoded once into a uint8 tensor and
 augmented per batch with tensor ops, because decoding JPEGs every epoch would cost more than
