@@ -77,7 +77,8 @@ def _gallery(label: str, elem_id: str) -> gr.Gallery:
     return gr.Gallery(
         label=label,
         columns=TOP,
-        height="auto",
+        rows=1,
+        height=190,
         object_fit="contain",
         allow_preview=False,
         elem_id=elem_id,

@@ -10,7 +10,7 @@ READ_INFLUENCE = (
     "**Proponents** are the training images whose training steps most lowered the model's "
     "loss at the explained class for this image (TracIn over the last layer, summed over the "
     "checkpoints training kept); **opponents** most raised it. Each thumbnail shows the "
-    "image's training label and its score. Click one to explain it."
+    "image's training label and its score. Click one to see it large and explain it."
 )
 READ_HARDEST = (
     "The training images with the highest **self-influence**: how much each image's own "
@@ -22,16 +22,14 @@ UNAVAILABLE = "**Not available here.** {reason}."
 
 
 def score_caption(item: dict[str, Any]) -> str:
-    """A proponent's or opponent's caption: index, training label, score."""
-    return f"#{item['index']} {item['label']} · {item['score']:+.3g}"
+    """A proponent's or opponent's caption, short enough for a thumbnail: its score, then its
+    training label (its index is /train_sample's, in the downloads and the API)."""
+    return f"{item['score']:+.2g} {item['label']}"
 
 
 def hardest_caption(item: dict[str, Any]) -> str:
-    """A hardest image's caption: index, training label -> prediction, self-influence."""
-    return (
-        f"#{item['index']} {item['label']} → {item['predicted_label']} · "
-        f"{item['self_influence']:.3g}"
-    )
+    """A hardest image's caption: its training label -> the model's prediction."""
+    return f"{item['label']} → {item['predicted_label']}"
 
 
 def influence_heading(described: dict[str, Any]) -> str:

@@ -97,9 +97,9 @@ def test_classes_and_pages_are_read_as_the_test_set_tab_reads_them() -> None:
 
 def test_captions_and_headings_name_what_is_shown() -> None:
     item = {"index": 12, "label": "cat", "score": -0.00123}
-    assert influence_views.score_caption(item) == "#12 cat · -0.00123"
+    assert influence_views.score_caption(item) == "-0.0012 cat"
     hard = {"index": 7, "label": "dog", "predicted_label": "cat", "self_influence": 0.5}
-    assert influence_views.hardest_caption(hard) == "#7 dog → cat · 0.5"
+    assert influence_views.hardest_caption(hard) == "dog → cat"
     described = {
         "target": "airplane",
         "prediction": "ship",
