@@ -53,9 +53,15 @@ MAX_K = 50  # proponents (and opponents) one answer may list
 # ------------------------------------------------------------------ the model's history
 
 
+_hub_folders: dict[str, Path] = {}  # Hub weights' snapshot folders whose checkpoints came
+
+
 def _hub_checkpoints(source: str) -> Path | None:
     """The checkpoints beside Hub weights ("hub:owner/repo@revision ..."): from the Hub's
-    cache, or downloaded where downloads are allowed; None when they cannot be had."""
+    cache, or downloaded where downloads are allowed (once per process); None when they
+    cannot be had (asked again next time: a Space may come online)."""
+    if source in _hub_folders:
+        return _hub_folders[source]
     repo, _, rest = source.removeprefix("hub:").partition("@")
     revision = rest.split(" ", 1)[0] or None
     try:
@@ -69,7 +75,8 @@ def _hub_checkpoints(source: str) -> Path | None:
     except Exception as error:  # offline, no such files: the model has no history here
         log.info("No training checkpoints for %s: %s", source, error)
         return None
-    return Path(folder)
+    _hub_folders[source] = Path(folder)
+    return _hub_folders[source]
 
 
 def weights_folder(name: str) -> Path | None:

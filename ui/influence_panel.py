@@ -94,7 +94,7 @@ def build() -> InfluencePanel:
     ) as accordion:
         gr.Markdown(READ_INFLUENCE)
         button = gr.Button("Show the training images", size="sm", elem_id="influence-button")
-        heading = gr.Markdown(source().status(), elem_id="influence-heading")
+        heading = gr.Markdown(elem_id="influence-heading")
         proponents = _gallery("Proponents: lowered the loss", "influence-proponents")
         opponents = _gallery("Opponents: raised the loss", "influence-opponents")
         note = gr.Markdown(elem_id="influence-note")
