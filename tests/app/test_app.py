@@ -45,6 +45,7 @@ EXPLAIN_PARAMETERS = [
 ]
 TEST_SET_ENDPOINTS = {"/models", "/confusion", "/browse", "/strategies"}  # test_app_testset.py
 FEATURE_ENDPOINTS = {"/features", "/feature_atlas"}  # test_app_features.py
+INFLUENCE_ENDPOINTS = ["/influence", "/train_sample", "/hardest"]  # test_app_influence.py
 FAST = {"nt_samples": 4}
 
 
@@ -71,8 +72,10 @@ def test_exactly_the_documented_endpoints(client: Client) -> None:
         "/sample",
         *TEST_SET_ENDPOINTS,
         *FEATURE_ENDPOINTS,
+        *INFLUENCE_ENDPOINTS,
     }
-    assert list(named)[-2:] == ["/features", "/feature_atlas"]  # appended
+    appended = ["/features", "/feature_atlas", *INFLUENCE_ENDPOINTS]
+    assert list(named)[-5:] == appended  # appended, in order
     explain_info = named["/explain"]
     assert [p["parameter_name"] for p in explain_info["parameters"]] == EXPLAIN_PARAMETERS
     defaults = {
