@@ -186,18 +186,18 @@ def test_the_tools_are_the_apps_twelve_described_for_agents(app: dict[str, Any])
 
 
 def test_the_training_data_tools_say_what_is_missing(app: dict[str, Any]) -> None:
-    """This server's weights come without checkpoints, and it has no training set: each
-    tool says so in the app's words (the answers themselves: tests/app/test_app_influence.py)."""
+    """The tutorial's weights come without checkpoints, and this server has no training set:
+    each tool says so in the app's words (the answers: tests/app/test_app_influence.py)."""
     tools = {t.name: t for t in in_session(app, lambda session: session.list_tools()).tools}
     assert tools["image_influence"].inputSchema["required"] == ["image"]
     assert tools["image_influence"].inputSchema["properties"]["k"]["default"] == 8
-    assert tools["hardest"].inputSchema["properties"]["true_class"]["default"] == ("any")
+    assert tools["hardest"].inputSchema["properties"]["true_class"]["default"] == "any"
     for name, arguments in (
-        ("image_influence", {"image": IMAGE}),
-        ("hardest", {"true_class": "cat"}),
+        ("image_influence", {"image": IMAGE, "model": "tutorial"}),
+        ("hardest", {"true_class": "cat", "model": "tutorial"}),
     ):
         assert refusal(app, name, **arguments) == (
-            "Influence can't be computed here: model 'retrained' has no training checkpoints: "
+            "Influence can't be computed here: model 'tutorial' has no training checkpoints: "
             "its weights come without the training history influence needs (scripts/train.py "
             "writes it)."
         )
