@@ -67,6 +67,24 @@ def wait_for_maps(page) -> list[str]:
     return captions.all_inner_texts()
 
 
+def wait_until_drawn(page, selector: str) -> None:
+    """Scroll to `selector` (a gallery) and wait until every picture in it has drawn: loaded
+    (complete, naturalWidth > 0) and visible on the page, not merely served."""
+    page.locator(selector).scroll_into_view_if_needed()
+    page.wait_for_function(
+        """selector => {
+            const pictures = [...document.querySelectorAll(`${selector} img`)];
+            return pictures.length > 0 && pictures.every(img => {
+                const box = img.getBoundingClientRect();
+                return img.complete && img.naturalWidth > 0 && box.width > 0
+                    && box.height > 0 && getComputedStyle(img).visibility === "visible";
+            });
+        }""",
+        arg=selector,
+        timeout=WAIT_MS,
+    )
+
+
 def explain_example(page, url: str, row: int | None = None) -> list[str]:
     """Open the app, which opens on example EXAMPLE explained; with `row`, click that example
     (another one) and wait for its maps. The gallery's captions."""

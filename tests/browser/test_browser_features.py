@@ -16,7 +16,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from chromium import ARTIFACTS, LAPTOP, ROOT, WAIT_MS, screenshot_down_to, truth_box, wait_for_maps
+from chromium import (
+    ARTIFACTS,
+    LAPTOP,
+    ROOT,
+    WAIT_MS,
+    screenshot_down_to,
+    truth_box,
+    wait_for_maps,
+    wait_until_drawn,
+)
 
 from interpret import CLASSES
 
@@ -39,12 +48,8 @@ def open_features(page, url: str) -> str:
     expect(page.locator("#features-shares .caption-label")).to_have_count(SHOWN, timeout=WAIT_MS)
     windows = page.locator("#features-windows .caption-label")
     expect(windows).to_have_count(SHOWN * TOP, timeout=WAIT_MS)
-    page.locator("#features-windows").scroll_into_view_if_needed()
-    page.wait_for_function(
-        "[...document.querySelectorAll('#features-shares img, #features-windows img')]"
-        ".every(img => img.complete && img.naturalWidth > 0)",
-        timeout=WAIT_MS,
-    )
+    wait_until_drawn(page, "#features-shares")
+    wait_until_drawn(page, "#features-windows")
     return target
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from chromium import LAPTOP, WAIT_MS, wait_for_maps
+from chromium import LAPTOP, WAIT_MS, wait_for_maps, wait_until_drawn
 from test_browser_features import SHOWN, TOP
 from test_browser_testset import open_test_set_tab
 from zerogpu_server import ENV, calls, fail_next
@@ -123,19 +123,12 @@ def test_inside_the_network_is_one_small_gpu_call(browser, app_url: str) -> None
     expect(page.locator("#features-bars .feature-bar")).to_have_count(16, timeout=WAIT_MS)
     windows = page.locator("#features-windows .caption-label")
     expect(windows).to_have_count(SHOWN * TOP, timeout=WAIT_MS)  # after the set's load
-    page.locator("#features-windows").scroll_into_view_if_needed()
-    page.wait_for_function(
-        "[...document.querySelectorAll('#features-windows img')]"
-        ".every(img => img.complete && img.naturalWidth > 0)",
-        timeout=WAIT_MS,
-    )
     expect(page.locator("#features-shares .caption-label")).to_have_count(SHOWN)
-    shares = page.locator("#features-shares img")
-    sources = [shares.nth(i).get_attribute("src") for i in range(shares.count())]
-    assert len(sources) == SHOWN, sources
-    for source in sources:  # each map a PNG the server serves (the row's images load lazily)
-        answer = page.request.get(source)
-        assert answer.ok and answer.body().startswith(b"\x89PNG"), source
+    expect(page.locator("#features-shares img")).to_have_count(SHOWN)
+    # Drawn, not only served: a GPU worker holding the server's sockets once left requests on
+    # connections the server had closed unread, and 4 of the 6 maps blank.
+    wait_until_drawn(page, "#features-shares")
+    wait_until_drawn(page, "#features-windows")
     made = [call for call in calls(mark) if call["function"] != "explain_on_gpu"]
     named = [call["function"] for call in made]
     assert named.count("features_on_gpu") == 1, named

@@ -9,6 +9,10 @@ module. It keeps what the app depends on, as `spaces/zero/wrappers.py` (0.51) do
 - one worker per decorated function, forked at its first call and reused while it lives and
   is idle (a call that finds it busy, or dead, forks another);
 - arguments and result cross by pickle, so nothing the call changes reaches the server;
+- a worker closes, first thing, its copies of the server's sockets (the listening port and
+  every connection to it), as `worker_init` does: a copy left open keeps a connection the
+  server has closed alive for the browser, whose next request on it is never read (a picture
+  that never draws);
 - a decorated function called inside a worker runs there directly;
 - a `gr.Error` raised in the worker comes back as it is; any other exception as the real
   wrapper's `gr.Error("<class name>", title="ZeroGPU worker error")`; a worker that dies, as
@@ -27,6 +31,7 @@ For the tests:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -151,12 +156,41 @@ def _seconds(duration: Any, args: tuple, kwargs: dict) -> int:
 # ------------------------------------------------------------------ the worker
 
 
+def _server_sockets() -> list[int]:
+    """This process's TCP sockets on a port it listens on: the server's listener and its
+    connections (spaces.zero.utils.get_process_connections, with the ports it listens on
+    instead of Gradio's `server.config.port`)."""
+    ports: dict[str, int] = {}  # socket inode -> local port
+    listening: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as file:
+            for line in file.read().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 10 and fields[9] != "0":
+                    port = int(fields[1].rsplit(":", 1)[1], 16)
+                    ports[fields[9]] = port
+                    if fields[3] == "0A":  # LISTEN
+                        listening.add(port)
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and ports.get(target[8:-1]) in listening:
+            found.append(int(name))
+    return found
+
+
 class _Worker:
     """A forked process running `task` for each pickled (args, kwargs) it receives."""
 
     def __init__(self, task: Callable) -> None:
         self.connection, child = _fork.Pipe()
-        self.process = _fork.Process(target=_serve, args=(task, child), daemon=True)
+        server = _server_sockets()
+        self.process = _fork.Process(target=_serve, args=(task, child, server), daemon=True)
         self.process.start()
         child.close()
 
@@ -170,9 +204,12 @@ class _Worker:
         self.process.join(5)
 
 
-def _serve(task: Callable, connection: Any) -> None:
+def _serve(task: Callable, connection: Any, server: list[int]) -> None:
     global _forked
     _forked = True
+    for fd in server:  # spaces.zero.wrappers.worker_init: "Immediately close file descriptors"
+        with contextlib.suppress(OSError):
+            os.close(fd)
     while True:
         try:
             args, kwargs = pickle.loads(connection.recv_bytes())
