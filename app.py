@@ -43,7 +43,7 @@ from interpret import Net, WeightsError, load_model, settings
 from interpret.core.devices import exact_float32
 from interpret.core.memory import retain_freed_memory
 from interpret.dataset.sampler import Sampler
-from ui import api, training_set
+from ui import api, influence_api
 from ui.config import ServerSettings
 from ui.dataset import TestSetSource
 from ui.first_visit import FirstVisit
@@ -72,7 +72,7 @@ SERVER = ServerSettings.from_env(DEVICE)
 SAMPLER = Sampler()
 DATASET = TestSetSource(SAMPLER)  # decoded in the background; the Test set tab waits for it
 api.configure(MODEL, SAMPLER, upload_folder(), Models.build(MODEL, DEVICE), DATASET)
-training_set.source()  # the training split, in the background once the test set has loaded
+influence_api.preload()  # the training split, in the background after the test set, if useful
 FIRST_VISIT = FirstVisit()  # the page opens on example 3, explained
 if not api.ZERO_GPU:  # (on ZeroGPU the GPU exists only in a request: the first visit computes it)
     FIRST_VISIT.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from interpret.influence import (
     influence_index,
     training_influence,
 )
-from interpret.influence.checkpoints import CHECKPOINTS_DIR
+from interpret.influence.checkpoints import CHECKPOINTS_DIR, MANIFEST
 
 from . import api
 from .config import PREDICTED
@@ -42,7 +43,7 @@ from .errors import user_errors
 from .files import request_folder, save_pictures
 from .inputs import resolve_target
 from .testset_tab import with_default_model
-from .training_set import training_set
+from .training_set import source, training_set
 
 log = logging.getLogger("interpret.app")
 
@@ -91,11 +92,28 @@ def weights_folder(name: str) -> Path | None:
             sources.append(str(SHIPPED_WEIGHTS))
         elif loaded.startswith("hub:"):
             return _hub_checkpoints(loaded)
-    for source in sources:
-        path = Path(source).expanduser() if source else None
+    for given in sources:
+        path = Path(given).expanduser() if given else None
         if path is not None and path.exists():
             return path if path.is_dir() else path.parent
     return None
+
+
+def preload() -> None:
+    """At start-up: load the training split in the background (after the test set) when the
+    app's model has training checkpoints beside it; otherwise on first use. The check runs
+    in the thread too (Hub weights' checkpoints may be asked of the Hub)."""
+
+    def check() -> None:
+        try:
+            folder = weights_folder(api.backend().models.default)
+        except Exception:  # the panels say why when asked
+            log.exception("Checking the app's model for training checkpoints failed")
+            return
+        if folder is not None and (folder / CHECKPOINTS_DIR / MANIFEST).is_file():
+            source().start()
+
+    threading.Thread(target=check, name="training-set-preload", daemon=True).start()
 
 
 def index_of(model: Any, report: Report = None) -> tuple[InfluenceIndex, str]:

@@ -1,5 +1,7 @@
-"""The training split the training-data view reads: loaded in the background after the test
-set (never at start-up's expense), as ui/dataset.py loads the test set.
+"""The training split the training-data view reads: loaded in a background thread after the
+test set (never at start-up's expense), as ui/dataset.py loads the test set; started at
+start-up when the app's model has training checkpoints (`influence_api.preload`), else on
+first use, so a server whose model cannot use it decodes nothing.
 
 `interpret.influence.load_training_set` picks the source (INTERPRET_CIFAR10_DIR's train/, a
 downloaded torchvision copy, the Hub's split when downloads are allowed); when there is none,
@@ -33,8 +35,16 @@ class TrainingSetSource:
         self._loaded: ImageSet | None = None
         self._missing: str | None = None
         self.progress: tuple[int, int] = (0, 0)
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._load, name="training-set-load", daemon=True)
-        self._thread.start()
+        self.started = False
+
+    def start(self) -> None:
+        """Begin loading (once; later calls do nothing)."""
+        with self._lock:
+            if not self.started:
+                self.started = True
+                self._thread.start()
 
     def _report(self, done: int, total: int, _: str = "") -> None:
         self.progress = (int(done), int(total))
@@ -51,13 +61,16 @@ class TrainingSetSource:
 
     @property
     def ready(self) -> bool:
-        return not self._thread.is_alive()
+        return self.started and not self._thread.is_alive()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        if self.started:
+            self._thread.join(timeout)
 
     def status(self) -> str:
         """One line for a panel: loaded (which set), loading (how far), or missing (why)."""
+        if not self.started:
+            return "The training set is loaded when it is first needed."
         if not self.ready:
             done, total = self.progress
             shown = f": {done:,} of {total:,} images decoded" if total else ""
@@ -69,6 +82,7 @@ class TrainingSetSource:
     def get(self, waiting: Waiting | None = None) -> ImageSet:
         """The set, after waiting for its load (`waiting(text)` is told first); raises
         `InfluenceUnavailable` ("no-training-set") with what is missing and how to get it."""
+        self.start()
         if not self.ready and waiting is not None:
             waiting("Loading the training set (once per server start)")
         self._thread.join()
@@ -79,8 +93,7 @@ class TrainingSetSource:
 
 @cache
 def source() -> TrainingSetSource:
-    """The process's training split, started on first use (app.py starts it at start-up),
-    after the app's test set has loaded."""
+    """The process's training split (loaded after the app's test set, once started)."""
     return TrainingSetSource(after=lambda: api.backend().dataset.join())
 
 

@@ -28,6 +28,9 @@ def source_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **settings: str
     for name, value in {**OFFLINE, **settings}.items():
         monkeypatch.setenv(name, value)
     found = training_set.TrainingSetSource()
+    assert not found.started and not found.ready  # nothing is read until asked
+    assert found.status() == "The training set is loaded when it is first needed."
+    found.start()
     found.join(60)
     return found
 
