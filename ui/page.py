@@ -49,7 +49,8 @@ def footer(model: Net, device: str) -> str:
         f"Weights: `{model.weights_source}` · device: `{device}` · uploads up to "
         f"{MAX_FILE_BYTES // 2**20} MB and {MAX_PIXELS // 1_000_000} megapixels · "
         "examples: the first 20 CIFAR-10 test images (Krizhevsky, 2009) as shipped with "
-        "[foolbox](https://github.com/bethgelab/foolbox) (MIT)."
+        "[foolbox](https://github.com/bethgelab/foolbox) (MIT); training images: the CIFAR-10 "
+        "training set (Krizhevsky, 2009), when the server has it."
     )
 
 
