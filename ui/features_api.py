@@ -14,6 +14,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import gradio as gr
@@ -130,6 +131,7 @@ _lock = threading.Lock()
 _tops: dict[tuple[str, str], TopImages] = {}
 _atlases: dict[tuple[str, str], FeatureAtlas] = {}
 _recent: OrderedDict[str, tuple[Features, ImageSet]] = OrderedDict()
+_in_flight: dict[tuple, Future] = {}  # identical decisions asked while one is computed
 _parts: dict[
     tuple[str, str, tuple[int, ...]], np.ndarray
 ] = {}  # atlas parts of an unfinished atlas
@@ -222,8 +224,34 @@ def decision(
     if isinstance(chosen, str) and chosen.strip().isdecimal():
         chosen = int(chosen)
     other = resolve_contrast(contrast)
-    payload = features_on_gpu(name, picture, chosen, other, baseline, _steps(n_steps))
-    return rebuilt(payload), name
+    return _once(name, picture, chosen, other, baseline, _steps(n_steps)), name
+
+
+def _once(
+    name: str, picture: Any, target: Any, contrast: Any, baseline: Any, steps: int
+) -> Features:
+    """One GPU call for identical requests asked at once (opening the panel as the first
+    maps arrive fires both its open and the explanation's follow-up): the later ones wait for
+    the first one's payload instead of spending the visitor's quota again."""
+    pixels = np.asarray(picture.convert("RGB"), dtype=np.uint8)
+    key = (hashlib.sha256(pixels.tobytes()).hexdigest(), name, target, contrast, baseline, steps)
+    with _lock:
+        running = _in_flight.get(key)
+        owner = running is None
+        if owner:
+            running = _in_flight[key] = Future()
+    if not owner:
+        return rebuilt(running.result())
+    try:
+        payload = features_on_gpu(name, picture, target, contrast, baseline, steps)
+        running.set_result(payload)
+    except BaseException as error:
+        running.set_exception(error)
+        raise
+    finally:
+        with _lock:
+            _in_flight.pop(key, None)
+    return rebuilt(payload)
 
 
 def compute(

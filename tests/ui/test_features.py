@@ -222,3 +222,34 @@ def test_while_the_set_loads_the_panel_says_so_then_fills_in_the_windows(backend
     assert "still loading" in early[4] and early[5] is None and len(early[3]) == 6
     assert early[1] == last[1]  # the same bars, before and after
     assert "the 20 bundled" in last[4] and len(last[5]) == 48
+
+
+def test_identical_requests_asked_at_once_make_one_gpu_call(backend, monkeypatch) -> None:
+    """Opening the panel as the first maps arrive asks twice for the same split: one call."""
+    import threading
+    import time
+
+    real, calls, started = features_api.features_on_gpu, [], threading.Event()
+
+    def counted(*args):
+        calls.append(args[0])
+        started.set()
+        time.sleep(0.3)  # the second request arrives while this one computes
+        return real(*args)
+
+    monkeypatch.setattr(features_api, "features_on_gpu", counted)
+    answers = []
+
+    def ask() -> None:
+        answers.append(features_api.decision(picture(3), "predicted", "none", None, "zeros", 50))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    started.wait(30)
+    ask()
+    first.join()
+    assert calls == ["retrained"]
+    (one, name), (two, _) = answers
+    assert name == "retrained" and one.to_dict() == two.to_dict()
+    features_api.decision(picture(3), "predicted", "none", None, "zeros", 50)
+    assert len(calls) == 2  # done is done: a later request computes again
