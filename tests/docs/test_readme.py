@@ -102,3 +102,17 @@ def test_no_page_counts_tests_or_tells_how_it_was_made(page: Path) -> None:
     text = page.read_text()
     assert not re.search(r"\b\d[\d,]* (tests|passed)\b", text)
     assert not re.search(r"\b(issue|session) #?\d+", text, re.I)
+
+
+def test_the_accuracies_are_the_weights_own_metrics() -> None:
+    """The README's two top-1 figures are what each shipped model's metrics.json records."""
+    text = README.read_text()
+    for folder in ("weights", "weights/tutorial"):
+        top1 = json.loads((ROOT / folder / "metrics.json").read_text())["test_top1"]
+        assert f"**{100 * top1:.2f} %" in text, (folder, top1)
+
+
+def test_the_endpoint_count_is_the_apps() -> None:
+    endpoints = json.loads(SNAPSHOT.read_text())["view_api"]["named_endpoints"]
+    words = {10: "Ten", 11: "Eleven", 12: "Twelve", 13: "Thirteen", 14: "Fourteen", 15: "Fifteen"}
+    assert f"{words[len(endpoints)]} named endpoints" in README.read_text()
