@@ -141,3 +141,36 @@ def test_outside_zerogpu_the_standin_changes_nothing(spaces, monkeypatch) -> Non
         return os.getpid()
 
     assert spaces.GPU(plain) is plain and spaces.GPU(duration=3)(plain) is plain
+
+
+def test_a_stand_in_worker_ends_when_its_server_is_killed(tmp_path: Path) -> None:
+    """Workers must not outlive a killed server (the real ones are the Space's processes)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import os, spaces\n"
+        "@spaces.GPU(duration=5)\n"
+        "def worker_pid():\n"
+        "    return os.getpid()\n"
+        "print(worker_pid(), flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    env = {
+        **os.environ,
+        "SPACES_ZERO_GPU": "true",
+        "PYTHONPATH": str(ROOT / "tests" / "zerogpu_standin"),
+        "ZEROGPU_STANDIN_RECORD": str(tmp_path / "calls.jsonl"),
+    }
+    server = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE)
+    worker = int(server.stdout.readline())
+    assert worker != server.pid and Path(f"/proc/{worker}").exists()
+    server.send_signal(signal.SIGKILL)
+    server.wait(10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{worker}").exists(), "the stand-in's worker outlived its server"

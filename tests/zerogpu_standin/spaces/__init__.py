@@ -32,12 +32,14 @@ For the tests:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import io
 import json
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -204,9 +206,19 @@ class _Worker:
         self.process.join(5)
 
 
+def _die_with_the_server() -> None:
+    """Linux's parent-death signal: a worker ends when its server does, even when the server
+    was killed (later workers hold copies of earlier workers' pipes, so EOF never comes)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the server ended before the signal was asked for
+        os._exit(0)
+
+
 def _serve(task: Callable, connection: Any, server: list[int]) -> None:
     global _forked
     _forked = True
+    _die_with_the_server()
     for fd in server:  # spaces.zero.wrappers.worker_init: "Immediately close file descriptors"
         with contextlib.suppress(OSError):
             os.close(fd)
