@@ -26,13 +26,12 @@ from interpret.concepts.activation import top_images
 from interpret.concepts.atlas import CHUNK, Compute, compute_atlas, feature_atlas
 from interpret.concepts.cached import cache_entry
 from interpret.core.disk_cache import load_arrays
-from interpret.core.params import ParamError
 from interpret.dataset.images import ImageSet
 
 from . import api, zerogpu
 from .config import NO_CONTRAST, PREDICTED
 from .errors import user_errors
-from .inputs import resolve_contrast, resolve_target
+from .inputs import resolve_contrast, resolve_target, whole_number
 from .testset_tab import with_default_model
 
 Report = Callable[[int, int, str], None]
@@ -201,17 +200,9 @@ def atlas_in_parts(name: str, fingerprint: str) -> Compute:
 
 
 def _steps(value: Any) -> int:
-    """`n_steps` as the library takes it: a whole number (its range is the library's check)."""
-    refused = ParamError(f"n_steps must be a whole number between 1 and 500, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise refused
-    try:
-        number = float(value)
-    except ValueError:
-        raise refused from None
-    if not number.is_integer():
-        raise refused
-    return int(number)
+    """`n_steps` as the library takes it: a whole number (its range is the library's check,
+    in the library's words)."""
+    return whole_number("n_steps", value)
 
 
 def decision(

@@ -41,7 +41,7 @@ from . import api
 from .config import PREDICTED
 from .errors import user_errors
 from .files import request_folder, save_pictures
-from .inputs import resolve_target
+from .inputs import resolve_target, whole_number
 from .testset_tab import with_default_model
 from .training_set import source, training_set
 
@@ -162,16 +162,7 @@ def cpu_model(name: str, folder: Path) -> Net:
 
 def _k(value: Any) -> int:
     """`k` as a whole number from 1 to MAX_K, else `ParamError` in the app's words."""
-    refused = ParamError(f"k must be a whole number between 1 and {MAX_K}, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise refused
-    try:
-        number = float(value)
-    except ValueError:
-        raise refused from None
-    if not number.is_integer() or not 1 <= number <= MAX_K:
-        raise refused
-    return int(number)
+    return whole_number("k", value, 1, MAX_K)
 
 
 def true_class(value: Any) -> int | None:
@@ -221,16 +212,8 @@ def hardest_of(true_label: Any, page: Any, model: Any, report: Report = None) ->
 
 
 def parse_page(value: Any) -> int:
-    refused = ParamError(f"page must be a whole number of at least 1, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise refused
-    try:
-        number = float(value)
-    except ValueError:
-        raise refused from None
-    if not number.is_integer() or number < 1:
-        raise refused
-    return int(number)
+    """A page number: a whole number of at least 1."""
+    return whole_number("page", value, 1)
 
 
 def training_sample(index: Any) -> tuple[Any, int, str, int]:

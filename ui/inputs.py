@@ -109,3 +109,23 @@ def request_key(image: Any, request: dict[str, Any]) -> str:
     """Identifies a request, so /download can reuse the session's last explanation."""
     path = image.get("path") if isinstance(image, dict) else None
     return json.dumps({"image": path, **request}, sort_keys=True, default=repr)
+
+
+def whole_number(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """`value` as a whole number (from `low`, to `high`), else `ParamError` in the app's words:
+    what a number field, a JSON client or a link may send (3, 3.0, "3")."""
+    span = {
+        (True, True): f" between {low} and {high}",
+        (True, False): f" of at least {low}",
+    }.get((low is not None, high is not None), "")
+    refused = ParamError(f"{name} must be a whole number{span}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise refused
+    try:
+        number = float(value)
+    except ValueError:
+        raise refused from None
+    outside = (low is not None and number < low) or (high is not None and number > high)
+    if not number.is_integer() or outside:
+        raise refused
+    return int(number)
