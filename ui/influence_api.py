@@ -26,16 +26,15 @@ from interpret.dataset.predictions import weights_digest
 from interpret.dataset.sampler import SampleError, parse_index
 from interpret.influence import (
     HardestPage,
-    HistoryError,
     Influence,
     InfluenceIndex,
     InfluenceUnavailable,
+    build_index,
     hardest_training_images,
-    history_for,
-    influence_index,
     training_influence,
 )
 from interpret.influence.checkpoints import CHECKPOINTS_DIR, MANIFEST
+from interpret.influence.index import history_of
 
 from . import api
 from .config import PREDICTED
@@ -130,18 +129,14 @@ def index_of(model: Any, report: Report = None) -> tuple[InfluenceIndex, str]:
         )
 
     net = cpu_model(name, folder)
-    try:  # the checkpoints first: without them, the training set would not help
-        history_for(net, folder, name)
-    except HistoryError as error:
-        kind = "other-weights" if "other weights" in str(error) else "no-checkpoints"
-        raise InfluenceUnavailable(str(error), kind) from error
+    history = history_of(net, folder, name)  # before the training set: without it, no use
 
     def waiting(text: str) -> None:
         if report is not None:
             report(0, 0, text)
 
     data = training_set(waiting)
-    return influence_index(net, folder, data, name=name, progress=report), name
+    return build_index(net, history, data, progress=report), name
 
 
 @functools.lru_cache(maxsize=8)

@@ -44,6 +44,10 @@ class HistoryError(ValueError):
     """No usable training history for these weights; the message is meant for the user."""
 
 
+class OtherWeights(HistoryError):
+    """A training history that belongs to other weights than the model's."""
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """One saved state: its file, the epoch it ends, its TracIn weight, the file's sha256."""
@@ -263,7 +267,7 @@ def history_for(model: nn.Module, weights_folder: Path, name: str | None = None)
         )
     history = read_history(folder)
     if weights_digest(model) != history.final_weights_digest:
-        raise HistoryError(
+        raise OtherWeights(
             f"model '{shown}': these checkpoints belong to other weights; influence would be wrong"
         )
     return history

@@ -40,7 +40,12 @@ from interpret.dataset.images import ImageSet, Progress
 from interpret.dataset.predictions import normalized_batch, weights_digest
 from interpret.dataset.sources import DatasetError
 from interpret.dataset.train_split import index_note, load_training_set
-from interpret.influence.checkpoints import HistoryError, TrainingHistory, history_for
+from interpret.influence.checkpoints import (
+    HistoryError,
+    OtherWeights,
+    TrainingHistory,
+    history_for,
+)
 
 INDEX_VERSION = 1
 BATCH_SIZE = 500
@@ -371,6 +376,19 @@ def _with_timing(index: InfluenceIndex, from_cache: bool, seconds: float) -> Inf
     return index
 
 
+def history_of(
+    model: nn.Module, weights_folder: str | Path, name: str | None = None
+) -> TrainingHistory:
+    """`history_for`, refused as `InfluenceUnavailable` (kind "other-weights" or
+    "no-checkpoints"): checked before a training set is loaded, which would not help."""
+    try:
+        return history_for(model, Path(weights_folder), name)
+    except OtherWeights as error:
+        raise InfluenceUnavailable(str(error), "other-weights") from error
+    except HistoryError as error:
+        raise InfluenceUnavailable(str(error), "no-checkpoints") from error
+
+
 def influence_index(
     model: nn.Module,
     weights_folder: str | Path = SHIPPED_WEIGHTS,
@@ -387,11 +405,7 @@ def influence_index(
     `InfluenceUnavailable`, in words a user can act on, when the model has no checkpoints
     (`name` is how the user knows it), they belong to other weights, or no training set can
     be had (offline, not configured)."""
-    try:
-        history = history_for(model, Path(weights_folder), name)
-    except HistoryError as error:
-        kind = "other-weights" if "other weights" in str(error) else "no-checkpoints"
-        raise InfluenceUnavailable(str(error), kind) from error
+    history = history_of(model, weights_folder, name)
     if training_set is None:
         try:
             training_set = load_training_set(download=download, progress=progress)
