@@ -21,6 +21,7 @@ from interpret.core.preprocess import ImageError, model_image, to_tensor
 from interpret.core.weights import WeightsError, load_model
 from interpret.explain import explain, resolve_methods
 from interpret.influence.index import InfluenceUnavailable
+from interpret.influence.query import QUERY_LOSSES
 
 USER_ERRORS = (ImageError, ParamError, WeightsError, InfluenceUnavailable)
 
@@ -69,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--weights", help="a weights folder with checkpoints/ (default: shipped)")
     data.add_argument("--target", help="class index or name (default: the prediction)")
     data.add_argument("--k", type=int, default=8, help="proponents and opponents shown")
+    data.add_argument(
+        "--query-loss",
+        choices=list(QUERY_LOSSES),
+        default="target",
+        help="; ".join(f"{name}: {meaning}" for name, meaning in QUERY_LOSSES.items()),
+    )
     data.add_argument("--out", default="influence", help="output directory")
 
     predict = commands.add_parser("predict", help="top-5 classes for images")
@@ -163,7 +170,7 @@ def _influence(args: argparse.Namespace) -> None:
     folder = Path(args.weights) if args.weights else SHIPPED_WEIGHTS
     index = influence_index(model, folder, progress=_progress_line)
     print(file=sys.stderr)
-    result = training_influence(index, picture, args.target, k=args.k)
+    result = training_influence(index, picture, args.target, k=args.k, query_loss=args.query_loss)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "influence.json").write_text(json.dumps(result.to_dict(), indent=2))

@@ -51,6 +51,15 @@ def test_influence_prints_and_writes_the_librarys_answer(
     assert main([*args, "--out", str(tmp_path / "cat")]) == 0
     cat = json.loads((tmp_path / "cat" / "influence.json").read_text())
     assert cat["target"] == "cat" and len(cat["proponents"]) == 8
+    assert main([*args, "--query-loss", "training", "--out", str(tmp_path / "smoothed")]) == 0
+    smoothed = json.loads((tmp_path / "smoothed" / "influence.json").read_text())
+    literal = training_influence(
+        build_index(model, history_for(model, weights), training_set),
+        example(3),
+        "cat",
+        query_loss="training",
+    )
+    assert smoothed == json.loads(json.dumps(literal.to_dict())) != cat
 
 
 def test_weights_without_checkpoints_exit_with_one_line(
