@@ -56,6 +56,10 @@ from interpret.testing.flip_search import fewest_flips, greedy, refine
 ROUNDING = 1e-5
 PATH_METHODS = ("saliency", "integrated_gradients", "ig_smoothgrad_sq")
 MAX_INTEGER_PROGRAM = 4000  # flip options solved for exactly; beyond, a greedy search
+RELINEARIZATIONS = 3  # searches again around the flips found (SmoothGrad² only)
+# Flips' cross terms are products of two gradient changes: a search that leaves more than this
+# (relative to the map's largest magnitude) is not worth searching again around.
+CROSS_TERMS = 1e-2
 GRADIENT_ROWS = 512  # float64 points per gradient pass (memory, not speed)
 
 
@@ -246,9 +250,10 @@ class PathCheck:
         return self.steps[step] * gradient_change * factor
 
     @torch.no_grad()
-    def with_flips(self, chosen: list[Flip]) -> np.ndarray:
-        """The exact map with the chosen near ties taken the other way (several ties of one
-        point together, through that point's exact gradient for all of them at once)."""
+    def _flipped_samples(self, chosen: list[Flip]) -> torch.Tensor:
+        """Each sample's map before combining, with the chosen near ties taken the other way
+        (several ties of one point together, through that point's exact gradient for all of
+        them at once)."""
         by_point: dict[int, list[tuple[int, int | None, bool]]] = {}
         for flip in chosen:
             by_point.setdefault(flip.point, []).append((flip.tie, flip.winner, flip.on))
@@ -257,13 +262,18 @@ class PathCheck:
         for (point, _), change in zip(switches, self._other_gradients(switches)):
             near = self.near[point]
             per_sample[near.sample] += self._sample_change(near.sample, near.step, change)
-        return self._combine(per_sample)
+        return per_sample
 
-    def _effect(self, flip: Flip) -> np.ndarray:
-        """A flip's change of the map on its own (SmoothGrad²: without other flips' cross terms)."""
+    def with_flips(self, chosen: list[Flip]) -> np.ndarray:
+        """The exact map with the chosen near ties taken the other way."""
+        return self._combine(self._flipped_samples(chosen))
+
+    def _effect(self, flip: Flip, per_sample: torch.Tensor, sign: int = 1) -> np.ndarray:
+        """A flip's change of the map on its own, taken (sign 1) or undone (-1) from the samples'
+        state `per_sample` (SmoothGrad²: without other flips' cross terms)."""
         near = self.near[flip.point]
-        change = self._sample_change(near.sample, near.step, flip.gradient_change)
-        own = self.per_sample[near.sample]
+        change = sign * self._sample_change(near.sample, near.step, flip.gradient_change)
+        own = per_sample[near.sample]
         if self.method == "saliency":
             return ((own + change).abs() - own.abs()).numpy()
         if self.method == "integrated_gradients":
@@ -274,49 +284,106 @@ class PathCheck:
         """Does a float32 map keep the contract? Finds the flips that explain it best."""
         candidate = np.asarray(candidate, dtype=np.float64).reshape(self.exact.shape)
         scale = max(float(np.abs(self.exact).max()), 1e-300)
-        difference = candidate - self.exact
-        error = float(np.abs(difference).max()) / scale
-        chosen: list[Flip] = []
+        error = float(np.abs(candidate - self.exact).max()) / scale
+        chosen: list[int] = []
         left = error
         if error > ROUNDING and self.near:
-            effects = np.stack([self._effect(flip).ravel() for flip in self.flips])
-            chosen = self._search(difference.ravel(), effects, scale)
-            if chosen:
-                left = float(np.abs(candidate - self.with_flips(chosen)).max()) / scale
-            if left >= error:
-                chosen, left = [], error
+            effects = np.stack([self._effect(flip, self.per_sample).ravel() for flip in self.flips])
+            # The quick search first; the integer program only where that leaves too much.
+            for exhaustive in (False, True):
+                found = self._search(
+                    (candidate - self.exact).ravel(), effects, self.flips, scale, exhaustive
+                )
+                found, found_left = self._relinearized(candidate, found, scale, exhaustive)
+                if found_left < left:
+                    chosen, left = found, found_left
+                if left <= ROUNDING:
+                    break
+        flips = [self.flips[i] for i in chosen]
         return Verdict(
             method=self.method,
             error=error,
             residual=left,
-            flipped_points=len({flip.point for flip in chosen}),
+            flipped_points=len({flip.point for flip in flips}),
             near_ties=self.near_ties,
             points=self.points,
-            changes=[self.describe(flip) for flip in chosen],
+            changes=[self.describe(flip) for flip in flips],
         )
 
-    def _search(self, difference: np.ndarray, effects: np.ndarray, scale: float) -> list[Flip]:
-        """Flips (at most one outcome per near tie) whose effects explain `difference`:
+    def _left(self, candidate: np.ndarray, chosen: list[int], scale: float) -> float:
+        """What the chosen flips leave unexplained, relative to the map's largest magnitude."""
+        flipped = self.with_flips([self.flips[i] for i in chosen])
+        return float(np.abs(candidate - flipped).max()) / scale
+
+    def _relinearized(
+        self, candidate: np.ndarray, chosen: list[int], scale: float, exhaustive: bool
+    ) -> tuple[list[int], float]:
+        """SmoothGrad² squares each sample's gradient, so flips in one sample do not add up:
+        search again around the flips found, toggling any of them, while that helps. The
+        flips and what they leave unexplained."""
+        left = self._left(candidate, chosen, scale)
+        for _ in range(RELINEARIZATIONS if self.method == "ig_smoothgrad_sq" else 0):
+            if left <= ROUNDING or left > CROSS_TERMS or not chosen:
+                break
+            toggled = self._toggled(candidate, chosen, scale, exhaustive)
+            toggled_left = self._left(candidate, toggled, scale)
+            if toggled_left >= left:
+                break
+            chosen, left = toggled, toggled_left
+        return chosen, left
+
+    def _toggled(
+        self, candidate: np.ndarray, chosen: list[int], scale: float, exhaustive: bool
+    ) -> list[int]:
+        """The chosen flips, with those toggled (undone, or newly taken where their near tie
+        has no outcome chosen) that best explain what they leave, each effect taken from the
+        state the chosen flips make."""
+        state = self._flipped_samples([self.flips[i] for i in chosen])
+        busy = {(self.flips[i].point, self.flips[i].tie) for i in chosen}
+        taken = set(chosen)
+        toggles = [
+            i
+            for i, flip in enumerate(self.flips)
+            if i in taken or (flip.point, flip.tie) not in busy
+        ]
+        effects = np.stack(
+            [self._effect(self.flips[i], state, -1 if i in taken else 1).ravel() for i in toggles]
+        )
+        difference = (candidate - self._combine(state)).ravel()
+        options = [self.flips[i] for i in toggles]
+        found = self._search(difference, effects, options, scale, exhaustive)
+        return sorted(taken.symmetric_difference(toggles[i] for i in found))
+
+    def _search(
+        self,
+        difference: np.ndarray,
+        effects: np.ndarray,
+        options: list[Flip],
+        scale: float,
+        exhaustive: bool,
+    ) -> list[int]:
+        """Options (at most one outcome per near tie) whose effects explain `difference`:
         greedy least squares refined by single moves, which is quick; where that leaves more
-        than rounding (many near ties acting alike, e.g. one window at many steps of a path),
-        the fewest flips that explain it, as an integer program (HiGHS, through scipy)."""
+        than rounding (many near ties acting alike, e.g. one window at many steps of a path)
+        and the search is `exhaustive`, the fewest flips that explain it, as an integer
+        program (HiGHS, through scipy)."""
 
         def explains(chosen: list[int]) -> bool:
             return np.abs(difference - effects[chosen].sum(0)).max() / scale <= ROUNDING / 2
 
-        chosen = greedy(difference, effects, self.flips)
+        chosen = greedy(difference, effects, options)
         if not explains(chosen):
-            chosen = refine(difference, effects, self.flips, chosen)
-        if explains(chosen) or len(self.flips) > MAX_INTEGER_PROGRAM:
-            return [self.flips[i] for i in chosen]
+            chosen = refine(difference, effects, options, chosen)
+        if not exhaustive or explains(chosen) or len(options) > MAX_INTEGER_PROGRAM:
+            return chosen
         ties: dict[tuple[int, int], list[int]] = {}
-        for index, flip in enumerate(self.flips):
-            ties.setdefault((flip.point, flip.tie), []).append(index)
+        for index, option in enumerate(options):
+            ties.setdefault((option.point, option.tie), []).append(index)
         for slack in (ROUNDING / 10, ROUNDING / 2):  # tight first: the likeliest flips
             fewest = fewest_flips(difference / scale, effects / scale, list(ties.values()), slack)
             if fewest is not None:
-                return [self.flips[i] for i in fewest]
-        return [self.flips[i] for i in chosen]
+                return fewest
+        return chosen
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
