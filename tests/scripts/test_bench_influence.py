@@ -1,5 +1,5 @@
 """scripts/bench_influence.py on a synthetic training split and a history the test trains, in
-this process (the script's `main`).
+this process (the script's `main`); scripts/bench_influence_app.py through its own app.
 
 Its times are printed, not asserted (a busy machine changes them); what is asserted is that
 every row ran, that the library's scores are Captum's, and that the Space's two sources were
@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from influence_history import train_history
 from script_runs import load_script
 from synthetic_data import synthetic_cifar10
@@ -47,3 +48,22 @@ def test_every_row_runs(
     space = report["space"]
     assert space["parquet_bytes"] > 0 and space["thumbnails_bytes"] > 0
     assert space["parquet_first_answer_s"] > 0 and space["precomputed_first_answer_s"] > 0
+
+
+@pytest.mark.slow
+def test_the_app_benchmark_times_every_endpoint(
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scripts/bench_influence_app.py: its own `python app.py` on the synthetic training split,
+    the shipped weights with a stand-in history; every figure measured, the index its size."""
+    cifar = synthetic_cifar10(tmp_path_factory)
+    bench = load_script("bench_influence_app.py")
+    args = ["--data-dir", str(cifar), "--stand-in", "--repeats", "1", "--port", str(free_port())]
+    assert bench.main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["training_images"] == 300 and report["checkpoints"] == 5
+    for figure in ("first_hardest_s", "hardest_median_s", "influence_median_s"):
+        assert report[figure] > 0
+    assert report["first_influence_s (training set load + index + query)"] > 0
+    assert report["predict_median_s (upload and queue, same image)"] > 0
+    assert 0 < report["influence_range_s"][0] <= report["influence_range_s"][1]
