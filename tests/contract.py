@@ -13,6 +13,19 @@ from interpret.core.model import Net
 from interpret.core.preprocess import model_image, to_tensor
 from interpret.testing.exactness import PATH_METHODS, PathCheck, Verdict, path_check
 
+# A sitecustomize.py (on PYTHONPATH, so loaded before a script's imports) that makes the
+# library's Integrated Gradients maps 0.1 % off: a script must fail on it.
+OFF_BY_A_THOUSANDTH = b"""\
+import dataclasses
+from interpret.attribution import methods
+run = methods.METHODS['integrated_gradients'].run
+def off(*args):
+    maps, delta = run(*args)
+    return maps * 1.001, delta
+methods.METHODS['integrated_gradients'] = dataclasses.replace(
+    methods.METHODS['integrated_gradients'], run=off)
+"""
+
 _EXACT: dict[tuple, PathCheck] = {}  # exact answers are costly and never change: one per request
 
 

@@ -15,20 +15,10 @@ import sys
 
 import pytest
 from conftest import ROOT, Command, Finished
+from contract import OFF_BY_A_THOUSANDTH
 
 BENCHED = {"saliency", "integrated_gradients", "ig_smoothgrad_sq", "deeplift"}
 ONE_IMAGE = ("--images", "1", "--repeats", "1", "--weights", "weights", "--json")
-# A library whose Integrated Gradients maps are 0.1 % off, loaded before the bench's imports.
-OFF_BY_A_THOUSANDTH = b"""\
-import dataclasses
-from interpret.attribution import methods
-run = methods.METHODS['integrated_gradients'].run
-def off(*args):
-    maps, delta = run(*args)
-    return maps * 1.001, delta
-methods.METHODS['integrated_gradients'] = dataclasses.replace(
-    methods.METHODS['integrated_gradients'], run=off)
-"""
 BACKGROUND = {
     "test_bench_reports_ratio_exactness_batch_and_app_figures": Command(
         (sys.executable, "scripts/bench.py", *ONE_IMAGE, "--batch", "2", "--app")
