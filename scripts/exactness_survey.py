@@ -96,11 +96,14 @@ def write_maps(weights: Path, images: list[Path], baselines: list[str], out: Pat
     np.savez(out, **arrays)
 
 
-def survey(weights: Path, images: list[Path], baselines: list[str]) -> list[dict]:
+def survey(
+    weights: Path, images: list[Path], baselines: list[str], environments: list[str]
+) -> list[dict]:
     """One row per (environment, image, baseline, method, side)."""
     maps = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name, settings in ENVIRONMENTS.items():
+        for name in environments:
+            settings = ENVIRONMENTS[name]
             out = Path(folder) / f"{len(maps)}.npz"
             command = [sys.executable, __file__, "--weights", str(weights), "--write", str(out)]
             command += ["--images", str(len(images)), "--baselines", *baselines]
@@ -172,6 +175,9 @@ def main() -> int:
     parser.add_argument("--weights", type=Path, default=ROOT / "weights")
     parser.add_argument("--images", type=int, default=20, help="bundled test images (1-20)")
     parser.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
+    parser.add_argument(
+        "--environments", nargs="+", default=list(ENVIRONMENTS), choices=ENVIRONMENTS
+    )
     parser.add_argument("--json", action="store_true", help="print every row as JSON")
     parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # a child's maps
     args = parser.parse_args()
@@ -179,7 +185,7 @@ def main() -> int:
     if args.write:
         write_maps(args.weights, images, args.baselines, args.write)
         return 0
-    rows = survey(args.weights, images, args.baselines)
+    rows = survey(args.weights, images, args.baselines, args.environments)
     broken = [row for row in rows if not row["holds"]]
     if args.json:
         print(json.dumps({"contract_holds": not broken, "rows": rows}, indent=1))
