@@ -289,10 +289,14 @@ class PathCheck:
         left = error
         if error > ROUNDING and self.near:
             effects = np.stack([self._effect(flip, self.per_sample).ravel() for flip in self.flips])
+            difference = (candidate - self.exact).ravel()
             # The quick search first; the integer program only where that leaves too much.
+            quick = self._quick(difference, effects, self.flips, scale)
             for exhaustive in (False, True):
-                found = self._search(
-                    (candidate - self.exact).ravel(), effects, self.flips, scale, exhaustive
+                found = (
+                    self._fewest(difference, effects, self.flips, scale, quick)
+                    if exhaustive
+                    else quick
                 )
                 found, found_left = self._relinearized(candidate, found, scale, exhaustive)
                 if found_left < left:
@@ -351,31 +355,38 @@ class PathCheck:
         )
         difference = (candidate - self._combine(state)).ravel()
         options = [self.flips[i] for i in toggles]
-        found = self._search(difference, effects, options, scale, exhaustive)
+        found = self._quick(difference, effects, options, scale)
+        if exhaustive:
+            found = self._fewest(difference, effects, options, scale, found)
         return sorted(taken.symmetric_difference(toggles[i] for i in found))
 
-    def _search(
+    @staticmethod
+    def _explains(difference: np.ndarray, effects: np.ndarray, chosen: list[int], scale: float):
+        return np.abs(difference - effects[chosen].sum(0)).max() / scale <= ROUNDING / 2
+
+    def _quick(
+        self, difference: np.ndarray, effects: np.ndarray, options: list[Flip], scale: float
+    ) -> list[int]:
+        """Options (at most one outcome per near tie) whose effects explain `difference`:
+        greedy least squares refined by single moves."""
+        chosen = greedy(difference, effects, options)
+        if not self._explains(difference, effects, chosen, scale):
+            chosen = refine(difference, effects, options, chosen)
+        return chosen
+
+    def _fewest(
         self,
         difference: np.ndarray,
         effects: np.ndarray,
         options: list[Flip],
         scale: float,
-        exhaustive: bool,
+        quick: list[int],
     ) -> list[int]:
-        """Options (at most one outcome per near tie) whose effects explain `difference`:
-        greedy least squares refined by single moves, which is quick; where that leaves more
-        than rounding (many near ties acting alike, e.g. one window at many steps of a path)
-        and the search is `exhaustive`, the fewest flips that explain it, as an integer
-        program (HiGHS, through scipy)."""
-
-        def explains(chosen: list[int]) -> bool:
-            return np.abs(difference - effects[chosen].sum(0)).max() / scale <= ROUNDING / 2
-
-        chosen = greedy(difference, effects, options)
-        if not explains(chosen):
-            chosen = refine(difference, effects, options, chosen)
-        if not exhaustive or explains(chosen) or len(options) > MAX_INTEGER_PROGRAM:
-            return chosen
+        """Where the quick search's options leave more than rounding (many near ties acting
+        alike, e.g. one window at many steps of a path), the fewest that explain it, as an
+        integer program (HiGHS, through scipy); else, or if none does, the quick ones."""
+        if self._explains(difference, effects, quick, scale) or len(options) > MAX_INTEGER_PROGRAM:
+            return quick
         ties: dict[tuple[int, int], list[int]] = {}
         for index, option in enumerate(options):
             ties.setdefault((option.point, option.tie), []).append(index)
@@ -383,7 +394,7 @@ class PathCheck:
             fewest = fewest_flips(difference / scale, effects / scale, list(ties.values()), slack)
             if fewest is not None:
                 return fewest
-        return chosen
+        return quick
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
