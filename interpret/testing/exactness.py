@@ -50,7 +50,7 @@ from interpret.testing.branches import (
     outcomes,
     switch,
 )
-from interpret.testing.flip_search import fewest_flips, greedy, refine
+from interpret.testing.flip_search import best_move, fewest_flips, greedy, refine
 
 # What float32 rounding alone may leave, relative to the map's largest magnitude.
 ROUNDING = 1e-5
@@ -60,6 +60,7 @@ RELINEARIZATIONS = 3  # searches again around the flips found (SmoothGrad² only
 # Flips' cross terms are products of two gradient changes: a search that leaves more than this
 # (relative to the map's largest magnitude) is not worth searching again around.
 CROSS_TERMS = 1e-2
+MAX_SHIFTS = 64  # moves within groups of alike flips after a search
 GRADIENT_ROWS = 512  # float64 points per gradient pass (memory, not speed)
 
 
@@ -158,6 +159,7 @@ class PathCheck:
         self.per_sample = torch.zeros_like(self.samples)
         self.near: list[NearTiePoint] = []
         self._flips: list[Flip] | None = None
+        self._alike: list[list[int]] | None = None
         alpha = torch.tensor(alphas, dtype=torch.float64).view(1, -1, 1, 1, 1)
         samples_per_pass = max(1, GRADIENT_ROWS // self.n_steps)
         for first in range(0, self.samples.shape[0], samples_per_pass):
@@ -229,6 +231,21 @@ class PathCheck:
             ]
         return self._flips
 
+    @property
+    def alike(self) -> list[list[int]]:
+        """Flips (indices) taking one near tie the same way at several steps of one sample's
+        path: one pooling window tied along a stretch of it. They move that sample's map in
+        nearly one direction, so which of them float32 took shows only through their sum."""
+        if self._alike is None:
+            groups: dict[tuple, list[int]] = {}
+            for index, flip in enumerate(self.flips):
+                near = self.near[flip.point]
+                tie = near.ties[flip.tie]
+                key = (near.sample, tie.layer, tie.where, flip.winner, flip.on)
+                groups.setdefault(key, []).append(index)
+            self._alike = [members for members in groups.values() if len(members) > 1]
+        return self._alike
+
     def describe(self, flip: Flip) -> str:
         near = self.near[flip.point]
         other = near.branches.row(0)
@@ -299,6 +316,7 @@ class PathCheck:
                     else quick
                 )
                 found, found_left = self._relinearized(candidate, found, scale, exhaustive)
+                found, found_left = self._shifted(candidate, found, found_left, scale)
                 if found_left < left:
                     chosen, left = found, found_left
                 if left <= ROUNDING:
@@ -335,6 +353,49 @@ class PathCheck:
                 break
             chosen, left = toggled, toggled_left
         return chosen, left
+
+    def _shifted(
+        self, candidate: np.ndarray, chosen: list[int], left: float, scale: float
+    ) -> tuple[list[int], float]:
+        """Among alike flips (`alike`) a search over summed effects may pick steps whose sum is
+        near, not at, float32's: move one at a time within such a group (drop, take or swap
+        one), each effect taken from the state the chosen flips make, while that helps. Only
+        where such a move could close the gap: a larger one is no near miss of a sum."""
+        for _ in range(MAX_SHIFTS):
+            if left <= ROUNDING:
+                break
+            state = self._flipped_samples([self.flips[i] for i in chosen])
+            residual = (candidate - self._combine(state)).ravel()
+            taken = set(chosen)
+            busy = {(self.flips[i].point, self.flips[i].tie) for i in chosen}
+            best: tuple[float, int | None, int | None] = (float(np.abs(residual).max()), None, None)
+            reach = 0.0  # the most one move changes the map by
+            for members in self.alike:
+                undo = [i for i in members if i in taken]
+                if not undo:
+                    continue
+                take = [i for i in members if (self.flips[i].point, self.flips[i].tie) not in busy]
+                undone, gained = self._effects(undo, state, -1), self._effects(take, state, 1)
+                reach = max(reach, float(np.abs(undone).max() + np.abs(gained).max(initial=0)))
+                value, dropped, added = best_move(residual, undone, gained)
+                if value < best[0]:
+                    best = (
+                        value,
+                        None if dropped is None else undo[dropped],
+                        None if added is None else take[added],
+                    )
+            if left * scale > reach or (best[1] is None and best[2] is None):
+                break
+            moved = sorted(taken.symmetric_difference(i for i in best[1:] if i is not None))
+            moved_left = self._left(candidate, moved, scale)
+            if moved_left >= left:
+                break
+            chosen, left = moved, moved_left
+        return chosen, left
+
+    def _effects(self, indices: list[int], state: torch.Tensor, sign: int) -> np.ndarray:
+        rows = [self._effect(self.flips[i], state, sign).ravel() for i in indices]
+        return np.stack(rows) if rows else np.zeros((0, self.exact.size))
 
     def _toggled(
         self, candidate: np.ndarray, chosen: list[int], scale: float, exhaustive: bool

@@ -3,7 +3,8 @@
 Each option is one near tie of one path point taken the other way, with its effect on the map
 (a vector). The search finds options, at most one outcome per near tie, whose effects add up to
 the difference between a float32 map and the exact one: greedy least squares refined by single
-moves, and where many options act alike, the fewest flips as an integer program (HiGHS).
+moves, and where many options act alike, moves within groups of them (`best_move`) or the
+fewest flips as an integer program (HiGHS).
 """
 
 from __future__ import annotations
@@ -129,3 +130,24 @@ def refine(
         chosen = after
         residual = difference - effects[chosen].sum(0)
     return chosen
+
+
+def best_move(
+    residual: np.ndarray, undo: np.ndarray, take: np.ndarray
+) -> tuple[float, int | None, int | None]:
+    """The best single move within one group of alike options: undo a taken one (a row of
+    `undo`: the effect of undoing it), take a free one (a row of `take`), or both at once.
+    The largest residual it leaves, and the rows it moves (None: that side stays)."""
+    best: tuple[float, int | None, int | None] = (float(np.abs(residual).max()), None, None)
+    dropped = np.abs(residual - undo).max(1)
+    if dropped.min() < best[0]:
+        best = (float(dropped.min()), int(dropped.argmin()), None)
+    if len(take):
+        added = np.abs(residual - take).max(1)
+        if added.min() < best[0]:
+            best = (float(added.min()), None, int(added.argmin()))
+        for row, undone in enumerate(undo):
+            swapped = np.abs(residual - undone - take).max(1)
+            if swapped.min() < best[0]:
+                best = (float(swapped.min()), row, int(swapped.argmin()))
+    return best
