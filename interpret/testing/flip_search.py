@@ -22,6 +22,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 INTEGER_PROGRAM_SECONDS = 30.0
 MAX_REFINEMENTS = 64  # single moves after the greedy search
 MAX_SWAPS = 200_000  # chosen x options beyond which the refinement is skipped (time)
+PROBE_PIXELS = 64  # where a move is bounded from below before it is measured everywhere
 
 
 @contextmanager
@@ -110,26 +111,50 @@ def refine(
     for _ in range(MAX_REFINEMENTS):
         if len(chosen) * len(flips) > MAX_SWAPS:
             break
-        current = np.abs(residual).max()
         busy = {tie_of[i] for i in chosen}
         free = [j for j in range(len(flips)) if tie_of[j] not in busy and j not in chosen]
-        moves: list[tuple[float, list[int]]] = []
+        probe = np.argsort(np.abs(residual))[-PROBE_PIXELS:]
+        probed = effects[:, probe]
+        best, after = float(np.abs(residual).max()), None
         if free:
-            added = np.abs(residual - effects[free]).max(1)
-            moves.append((float(added.min()), [*chosen, free[int(added.argmin())]]))
+            best, row = _best_row(residual, free, effects, probe, probed, best)
+            after = after if row is None else [*chosen, row]
         for position, i in enumerate(chosen):
             others = chosen[:position] + chosen[position + 1 :]
-            moves.append((float(np.abs(residual + effects[i]).max()), others))
+            dropped = float(np.abs(residual + effects[i]).max())
+            if dropped < best:
+                best, after = dropped, others
             swaps = free + [j for j in range(len(flips)) if tie_of[j] == tie_of[i] and j != i]
             if swaps:
-                swapped = np.abs(residual + effects[i] - effects[swaps]).max(1)
-                moves.append((float(swapped.min()), [*others, swaps[int(swapped.argmin())]]))
-        best, after = min(moves, key=lambda move: move[0], default=(current, chosen))
-        if best >= current:
+                best, row = _best_row(residual + effects[i], swaps, effects, probe, probed, best)
+                after = after if row is None else [*others, row]
+        if after is None:
             break
         chosen = after
         residual = difference - effects[chosen].sum(0)
     return chosen
+
+
+def _best_row(
+    base: np.ndarray,
+    rows: list[int],
+    effects: np.ndarray,
+    probe: np.ndarray,
+    probed: np.ndarray,
+    bound: float,
+) -> tuple[float, int | None]:
+    """The row j of `rows` with the smallest max |base - effects[j]|, if below `bound`. The
+    probe pixels (where the residual is largest) bound each row from below, so only rows
+    that may beat `bound` are measured on every pixel: the same answer, for less work."""
+    lower = np.abs(base[probe] - probed[rows]).max(1)
+    hopeful = np.asarray(rows)[lower < bound]
+    if not len(hopeful):
+        return bound, None
+    values = np.abs(base - effects[hopeful]).max(1)
+    best = int(values.argmin())
+    if values[best] >= bound:
+        return bound, None
+    return float(values[best]), int(hopeful[best])
 
 
 def best_move(
