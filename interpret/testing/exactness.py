@@ -361,10 +361,10 @@ class PathCheck:
         near, not at, float32's: move one at a time within such a group (drop, take or swap
         one), each effect taken from the state the chosen flips make, while that helps. Only
         where such a move could close the gap: a larger one is no near miss of a sum."""
+        if left <= ROUNDING:
+            return chosen, left
+        state = self._flipped_samples([self.flips[i] for i in chosen])
         for _ in range(MAX_SHIFTS):
-            if left <= ROUNDING:
-                break
-            state = self._flipped_samples([self.flips[i] for i in chosen])
             residual = (candidate - self._combine(state)).ravel()
             taken = set(chosen)
             busy = {(self.flips[i].point, self.flips[i].tie) for i in chosen}
@@ -387,10 +387,13 @@ class PathCheck:
             if left * scale > reach or (best[1] is None and best[2] is None):
                 break
             moved = sorted(taken.symmetric_difference(i for i in best[1:] if i is not None))
-            moved_left = self._left(candidate, moved, scale)
+            moved_state = self._flipped_samples([self.flips[i] for i in moved])
+            moved_left = float(np.abs(candidate - self._combine(moved_state)).max()) / scale
             if moved_left >= left:
                 break
-            chosen, left = moved, moved_left
+            chosen, left, state = moved, moved_left, moved_state
+            if left <= ROUNDING:
+                break
         return chosen, left
 
     def _effects(self, indices: list[int], state: torch.Tensor, sign: int) -> np.ndarray:
