@@ -46,6 +46,7 @@ ATLAS_SECONDS_PER_IMAGE = 0.0135
 # every batch is the one the one-call atlas computes: the parts put together equal it exactly.
 ATLAS_PART = 2 * CHUNK
 REMEMBERED = 32  # recent /features results kept for the MCP tool's pictures
+DECISIONS_KEPT = 8  # recent decisions' payloads (about 200 kB each) answered without a GPU call
 
 
 # ------------------------------------------------------------------ the GPU calls
@@ -81,10 +82,11 @@ def features_on_gpu(
 
 
 def rebuilt(payload: dict[str, Any]) -> Features:
-    """The `Features` a GPU call described."""
+    """The `Features` a GPU call described, in arrays of its own (a payload may be kept and
+    rebuilt again)."""
     shares = Shares(
-        torch.from_numpy(payload["maps"]),
-        torch.from_numpy(payload["contributions"]),
+        torch.tensor(payload["maps"]),
+        torch.tensor(payload["contributions"]),
         payload["at_input"],
         payload["at_baseline"],
     )
@@ -96,7 +98,7 @@ def rebuilt(payload: dict[str, Any]) -> Features:
         payload["n_steps"],
         shares,
         list(payload["order"]),
-        payload["pixels"],
+        np.array(payload["pixels"]),
     )
 
 
@@ -131,6 +133,7 @@ _tops: dict[tuple[str, str], TopImages] = {}
 _atlases: dict[tuple[str, str], FeatureAtlas] = {}
 _recent: OrderedDict[str, tuple[Features, ImageSet]] = OrderedDict()
 _in_flight: dict[tuple, Future] = {}  # identical decisions asked while one is computed
+_decided: OrderedDict[tuple, Any] = OrderedDict()  # the last DECISIONS_KEPT payloads
 _parts: dict[
     tuple[str, str, tuple[int, ...]], np.ndarray
 ] = {}  # atlas parts of an unfinished atlas
@@ -221,12 +224,17 @@ def decision(
 def _once(
     name: str, picture: Any, target: Any, contrast: Any, baseline: Any, steps: int
 ) -> Features:
-    """One GPU call for identical requests asked at once (opening the panel as the first
-    maps arrive fires both its open and the explanation's follow-up): the later ones wait for
-    the first one's payload instead of spending the visitor's quota again."""
+    """One GPU call for identical requests: opening the panel as the first maps arrive fires
+    both its open and the explanation's follow-up, at once or one after the other, and a
+    panel closed and opened again asks again. A request asked while the same one computes
+    waits for its payload; one asked after it takes the payload kept from it. Neither spends
+    the visitor's quota again."""
     pixels = np.asarray(picture.convert("RGB"), dtype=np.uint8)
     key = (hashlib.sha256(pixels.tobytes()).hexdigest(), name, target, contrast, baseline, steps)
     with _lock:
+        if key in _decided:
+            _decided.move_to_end(key)
+            return rebuilt(_decided[key])
         running = _in_flight.get(key)
         owner = running is None
         if owner:
@@ -242,6 +250,10 @@ def _once(
     finally:
         with _lock:
             _in_flight.pop(key, None)
+    with _lock:
+        _decided[key] = payload
+        while len(_decided) > DECISIONS_KEPT:
+            _decided.popitem(last=False)
     return rebuilt(payload)
 
 

@@ -70,6 +70,11 @@ def test_features_run_in_workers_and_equal_the_library(
     mark = len(calls())
     again = client.predict(handle_file(str(example(3))), "airplane", api_name="/features")
     assert again == first
+    assert calls(mark) == []  # the same request: the decision and the top images kept
+
+    mark = len(calls())
+    other = client.predict(handle_file(str(example(3))), "cat", api_name="/features")
+    assert other["target"] == "cat"
     (call,) = checked(calls(mark))  # the top images from the server's memory
     assert call["function"] == "features_on_gpu" and call["duration"] <= 10
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -224,8 +225,9 @@ def test_while_the_set_loads_the_panel_says_so_then_fills_in_the_windows(backend
     assert "the 20 bundled" in last[4] and len(last[5]) == 48
 
 
-def test_identical_requests_asked_at_once_make_one_gpu_call(backend, monkeypatch) -> None:
-    """Opening the panel as the first maps arrive asks twice for the same split: one call."""
+def test_identical_requests_make_one_gpu_call(backend, monkeypatch) -> None:
+    """Opening the panel as the first maps arrive asks twice for the same split, at once or
+    one after the other: one call; another request makes its own."""
     import threading
     import time
 
@@ -238,6 +240,7 @@ def test_identical_requests_asked_at_once_make_one_gpu_call(backend, monkeypatch
         return real(*args)
 
     monkeypatch.setattr(features_api, "features_on_gpu", counted)
+    monkeypatch.setattr(features_api, "_decided", OrderedDict())  # none kept from other tests
     answers = []
 
     def ask() -> None:
@@ -251,5 +254,16 @@ def test_identical_requests_asked_at_once_make_one_gpu_call(backend, monkeypatch
     assert calls == ["retrained"]
     (one, name), (two, _) = answers
     assert name == "retrained" and one.to_dict() == two.to_dict()
+    (later, _) = features_api.decision(picture(3), "predicted", "none", None, "zeros", 50)
+    assert calls == ["retrained"] and later.to_dict() == one.to_dict()  # kept
+    later.shares.maps.zero_()  # a caller's change stays in its own copy
+    later.shares.contributions.zero_()
+    again, _ = features_api.decision(picture(3), "predicted", "none", None, "zeros", 50)
+    assert calls == ["retrained"] and again.to_dict() == one.to_dict()
+    assert torch.equal(again.shares.maps, one.shares.maps) and one.shares.maps.abs().sum() > 0
+    features_api.decision(picture(3), "predicted", "none", None, "zeros", 20)
+    assert len(calls) == 2  # other steps: another decision
+    for steps in range(21, 21 + features_api.DECISIONS_KEPT):  # the first one pushed out
+        features_api.decision(picture(3), "predicted", "none", None, "zeros", steps)
     features_api.decision(picture(3), "predicted", "none", None, "zeros", 50)
-    assert len(calls) == 2  # done is done: a later request computes again
+    assert len(calls) == 3 + features_api.DECISIONS_KEPT
