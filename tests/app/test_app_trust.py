@@ -179,14 +179,17 @@ def test_bad_new_settings_are_refused_in_the_apps_words(
     assert message.startswith("Invalid setting: ") and expected in message, message
 
 
-# Each change on the page: the trust note, the gallery's images and its status tracker.
+# Each change on the page (ms since the page opened): the trust note, the gallery's images and
+# its status tracker.
 RECORD_WHILE_SCORING = """() => {
     window.whileScoring = [];
     new MutationObserver(() => {
         const gallery = document.querySelector("#gallery");
-        const note = document.querySelector("#trust-note .prose, #trust-note");
+        // The note's own text: the Markdown, not the timer of the status tracker beside it.
+        const note = document.querySelector("#trust-note .prose");
         const tracker = gallery.querySelector("[data-testid='status-tracker']");
         window.whileScoring.push({
+            t: Math.round(performance.now()),
             note: note ? note.innerText.trim() : "",
             maps: gallery.querySelectorAll("img").length,
             status: tracker ? tracker.className : "",
