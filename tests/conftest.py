@@ -22,6 +22,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -594,8 +595,8 @@ class _HubStandInHandler(BaseHTTPRequestHandler):
                         for i, (name, data) in enumerate(files.items())
                     ]
                 )
-            if path.startswith(f"/{repo}/resolve/{commit}/"):
-                data = files[path.rsplit("/", 1)[1]]
+            if path.startswith(prefix := f"/{repo}/resolve/{commit}/"):
+                data = files[unquote(path.removeprefix(prefix))]  # a name may hold folders
                 etag = f'"{hashlib.sha1(data).hexdigest()}"'
                 return self._reply(200, data, X_Repo_Commit=commit, ETag=etag)
         return self._missing("RepoNotFound")

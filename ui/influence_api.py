@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from huggingface_hub import snapshot_download
 
 from interpret import CLASSES, Net, load_model, settings
 from interpret.core.params import ParamError
-from interpret.core.weights import SHIPPED_WEIGHTS
+from interpret.core.weights import SHIPPED_WEIGHTS, WeightsError, hub_snapshot
 from interpret.dataset.browse import ANY
 from interpret.dataset.predictions import weights_digest
 from interpret.dataset.sampler import SampleError, parse_index
@@ -64,19 +63,14 @@ def _hub_checkpoints(source: str) -> Path | None:
         return _hub_folders[source]
     repo, _, rest = source.removeprefix("hub:").partition("@")
     revision = rest.split(" ", 1)[0] or None
+    patterns = [f"{CHECKPOINTS_DIR}/*"]
     try:
-        folder = snapshot_download(
-            repo,
-            revision=revision,
-            allow_patterns=[f"{CHECKPOINTS_DIR}/*"],
-            local_files_only=not settings.read().on_space,
-            etag_timeout=5,
-        )
-    except Exception as error:  # offline, no such files: the model has no history here
+        folder = hub_snapshot(repo, revision, patterns, download=settings.read().on_space)
+    except WeightsError as error:  # offline, unreachable, no such files: no history here
         log.info("No training checkpoints for %s: %s", source, error)
         return None
-    _hub_folders[source] = Path(folder)
-    return _hub_folders[source]
+    _hub_folders[source] = folder
+    return folder
 
 
 def weights_folder(name: str) -> Path | None:

@@ -244,17 +244,21 @@ def _within(seconds: float, function, *args, **kwargs):
     return outcome["value"]
 
 
-def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
-    """Download (or reuse the cached) safetensors snapshot of a Hub repo and load it."""
-    cache_only = _why_not_ask_the_hub(repo_id)
+def hub_snapshot(
+    repo_id: str, revision: str | None, patterns: list[str], *, download: bool = True
+) -> Path:
+    """The folder of a Hub repo's files matching `patterns`: from the Hub's cache, or
+    downloaded when `download` and the Hub answers, within HUB_DOWNLOAD_DEADLINE_S.
+    WeightsError, in plain words, when they cannot be had."""
+    cache_only = _why_not_ask_the_hub(repo_id) if download else "no cached copy"
     try:
-        folder = Path(
+        return Path(
             _within(
                 HUB_DOWNLOAD_DEADLINE_S,
                 snapshot_download,
                 repo_id,
                 revision=revision,
-                allow_patterns=HUB_FILES,
+                allow_patterns=patterns,
                 local_files_only=cache_only is not None,
                 etag_timeout=5,
             )
@@ -265,6 +269,11 @@ def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
         )
         reason = cache_only if cache_only and no_copy else _what_the_hub_said(error)
         raise WeightsError(f"hub:{repo_id}@{revision or 'main'}: {reason}") from error
+
+
+def _load_hub(repo_id: str, revision: str | None) -> tuple[Net, str]:
+    """Download (or reuse the cached) safetensors snapshot of a Hub repo and load it."""
+    folder = hub_snapshot(repo_id, revision, HUB_FILES)
     net = _load_pretrained_dir(folder)
     digest = sha256_of(folder / "model.safetensors")[:16]
     return net, f"hub:{repo_id}@{folder.name} (sha256 {digest})"

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CLOSED_HUB, HUB_COMMIT, HubStandIn, use_hub
 from influence_history import synthetic_training_set, train_history
 
 from interpret import CLASSES
 from interpret.core.params import ParamError
+from interpret.core.weights import SHIPPED_WEIGHTS
 from interpret.influence import InfluenceUnavailable, influence_index, training_influence
+from interpret.influence.checkpoints import CHECKPOINTS_DIR, history_for
 from ui import influence_api, influence_panel, influence_views, training_set
 
 OFFLINE = {"INTERPRET_CIFAR10_DOWNLOAD": "0", "HF_HUB_OFFLINE": "1"}
@@ -135,3 +138,61 @@ def test_the_downloads_hold_every_score_and_the_answer(tmp_path: Path) -> None:
     written = json.loads(Path(record).read_text())
     assert written["proponents"] == described["proponents"]
     assert written["index"]["images"] == 60 and len(written["index"]["checkpoints"]) == 2
+
+
+def shipped_repo() -> dict[str, bytes]:
+    """The shipped weights with their training checkpoints, as a Hub repo holds them."""
+    names = ["config.json", "model.safetensors"]
+    names += [
+        f"{CHECKPOINTS_DIR}/{path.name}" for path in (SHIPPED_WEIGHTS / CHECKPOINTS_DIR).iterdir()
+    ]
+    return {name: (SHIPPED_WEIGHTS / name).read_bytes() for name in sorted(names)}
+
+
+def test_hub_weights_bring_their_checkpoints_on_a_space_and_from_the_cache_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hub_stand_in: HubStandIn, shipped_net
+) -> None:
+    """A model loaded from the Hub finds its history beside it: downloaded on a Space (the
+    checkpoints only), from the Hub's cache anywhere else, where nothing is asked online."""
+    repo = shipped_repo()
+    hub_stand_in.repos["owner/cifar-net"] = repo
+    use_hub(monkeypatch, hub_stand_in.endpoint, tmp_path / "hub")
+    source = f"hub:owner/cifar-net@{HUB_COMMIT} (config.json, model.safetensors)"
+    monkeypatch.setattr(influence_api, "_hub_folders", {})
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert influence_api._hub_checkpoints(source) is None  # not cached, not on a Space
+    assert hub_stand_in.requests == []
+
+    monkeypatch.setenv("SPACE_ID", "owner/space")
+    folder = influence_api._hub_checkpoints(source)
+    assert folder is not None and not (folder / "model.safetensors").exists()
+    fetched = {
+        f"{CHECKPOINTS_DIR}/{path.name}": path.read_bytes()
+        for path in (folder / CHECKPOINTS_DIR).iterdir()
+    }
+    assert fetched == {
+        name: data for name, data in repo.items() if name.startswith(CHECKPOINTS_DIR)
+    }
+    assert len(fetched) == 6  # 5 checkpoints and the manifest
+    history = history_for(shipped_net, folder, "hub")  # these weights' own history
+    assert [c.epoch for c in history.checkpoints] == [8, 16, 24, 32, 40]
+
+    monkeypatch.delenv("SPACE_ID")  # a later process, elsewhere: the cache, asked nothing
+    monkeypatch.setattr(influence_api, "_hub_folders", {})
+    hub_stand_in.requests.clear()
+    assert influence_api._hub_checkpoints(source) == folder
+    assert hub_stand_in.requests == []
+
+
+def test_an_unreachable_hub_leaves_hub_weights_without_history_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import time
+
+    use_hub(monkeypatch, CLOSED_HUB, tmp_path / "hub")
+    monkeypatch.setattr(influence_api, "_hub_folders", {})
+    monkeypatch.setenv("SPACE_ID", "owner/space")
+    started = time.perf_counter()
+    assert influence_api._hub_checkpoints(f"hub:owner/cifar-net@{HUB_COMMIT}") is None
+    assert time.perf_counter() - started < 5, "a refused connection must not be retried for long"
+    assert influence_api._hub_folders == {}  # asked again next time: a Space may come online
