@@ -9,6 +9,8 @@ the contract. Prints the table docs/EXACTNESS.md shows (--json: every map's verd
 non-zero if a map breaks it.
 
     python scripts/exactness_survey.py --weights weights --images 20
+    python scripts/exactness_survey.py --skip 4 --images 4 --json > 5-8.json   # a slice
+    python scripts/exactness_survey.py --merge 1-4.json 5-8.json   # the slices' one table
 """
 
 from __future__ import annotations
@@ -97,7 +99,11 @@ def write_maps(weights: Path, images: list[Path], baselines: list[str], out: Pat
 
 
 def survey(
-    weights: Path, images: list[Path], baselines: list[str], environments: list[str]
+    weights: Path,
+    images: list[Path],
+    baselines: list[str],
+    environments: list[str],
+    skip: int = 0,
 ) -> list[dict]:
     """One row per (environment, image, baseline, method, side)."""
     maps = {}
@@ -106,7 +112,8 @@ def survey(
             settings = ENVIRONMENTS[name]
             out = Path(folder) / f"{len(maps)}.npz"
             command = [sys.executable, __file__, "--weights", str(weights), "--write", str(out)]
-            command += ["--images", str(len(images)), "--baselines", *baselines]
+            command += ["--images", str(len(images)), "--skip", str(skip)]
+            command += ["--baselines", *baselines]
             subprocess.run(command, env={**os.environ, **settings}, check=True)
             with np.load(out) as loaded:
                 maps[name] = dict(loaded)
@@ -174,18 +181,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=ROOT / "weights")
     parser.add_argument("--images", type=int, default=20, help="bundled test images (1-20)")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="bundled images left out before them (a slice)"
+    )
     parser.add_argument("--baselines", nargs="+", default=list(BASELINES), choices=BASELINES)
     parser.add_argument(
         "--environments", nargs="+", default=list(ENVIRONMENTS), choices=ENVIRONMENTS
     )
     parser.add_argument("--json", action="store_true", help="print every row as JSON")
+    parser.add_argument(
+        "--merge", nargs="+", type=Path, help="--json reports of slices: their one table"
+    )
     parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # a child's maps
     args = parser.parse_args()
-    images = bundled(args.images)
+    images = bundled(args.skip + args.images)[args.skip :]
     if args.write:
         write_maps(args.weights, images, args.baselines, args.write)
         return 0
-    rows = survey(args.weights, images, args.baselines, args.environments)
+    if args.merge:
+        rows = [row for path in args.merge for row in json.loads(path.read_text())["rows"]]
+    else:
+        rows = survey(args.weights, images, args.baselines, args.environments, args.skip)
     broken = [row for row in rows if not row["holds"]]
     if args.json:
         print(json.dumps({"contract_holds": not broken, "rows": rows}, indent=1))
