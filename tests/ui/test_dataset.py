@@ -39,7 +39,7 @@ def space_parquet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: HubStand
     path = tmp_path / "split.parquet"
     pq.write_table(pa.table({"img": encoded, "label": pa.array(labels, type=pa.int64())}), path)
     data = path.read_bytes()
-    hub.repos[f"datasets/{sources.HUB_DATASET}"] = {Path(sources.HUB_FILENAME).name: data}
+    hub.repos[f"datasets/{sources.HUB_DATASET}"] = {sources.HUB_FILENAME: data}
     hub.commit = sources.HUB_REVISION
     use_hub(monkeypatch, hub.endpoint, tmp_path / "hub-cache")
     monkeypatch.setattr(sources, "HUB_SHA256", hashlib.sha256(data).hexdigest())

@@ -174,7 +174,7 @@ def hub_with_split(
     images = rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
     labels = [int(i) % 10 for i in rng.permutation(30)]
     data = write_parquet(tmp_path / "split.parquet", images, labels)
-    hub_stand_in.repos[HUB_REPO_KEY] = {Path(testset.HUB_FILENAME).name: data}
+    hub_stand_in.repos[HUB_REPO_KEY] = {testset.HUB_FILENAME: data}
     hub_stand_in.commit = testset.HUB_REVISION
     use_hub(monkeypatch, hub_stand_in.endpoint, tmp_path / "hub-cache")
     return hub_stand_in, images, labels, hashlib.sha256(data).hexdigest()
@@ -254,7 +254,7 @@ def test_hub_split_order_is_checked_against_the_bundled_images(
     images = np.concatenate([head, extra])
     labels = [int(label) for label in examples.labels] + [0] * 5
     data = write_parquet(tmp_path / "split.parquet", images, labels)
-    hub_stand_in.repos[HUB_REPO_KEY] = {Path(testset.HUB_FILENAME).name: data}
+    hub_stand_in.repos[HUB_REPO_KEY] = {testset.HUB_FILENAME: data}
     hub_stand_in.commit = testset.HUB_REVISION
     use_hub(monkeypatch, hub_stand_in.endpoint, tmp_path / "hub-cache")
     monkeypatch.setattr(testset, "HUB_SHA256", hashlib.sha256(data).hexdigest())

@@ -100,17 +100,17 @@ class _PathsInfoHandler(_HubStandInHandler):
                     {
                         "type": "file",
                         "path": path,
-                        "size": len(files[Path(path).name]),
+                        "size": len(files[path]),
                         "oid": "0" * 40,
                         "lfs": {
                             "oid": server.lfs_sha256.get(path)
-                            or hashlib.sha256(files[Path(path).name]).hexdigest(),
-                            "size": len(files[Path(path).name]),
+                            or hashlib.sha256(files[path]).hexdigest(),
+                            "size": len(files[path]),
                             "pointerSize": 134,
                         },
                     }
                     for path in asked
-                    if Path(path).name in files
+                    if path in files
                 ]
                 return self._reply(
                     200, json.dumps(answer).encode(), Content_Type="application/json"
@@ -132,7 +132,7 @@ def hub_with_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     labels = [int(i) % 10 for i in rng.permutation(40)]
     data = write_parquet(tmp_path / "train.parquet", images, labels)
     for hub in serving(HubWithPathsInfo()):
-        hub.repos[REPO_KEY] = {Path(train_split.HUB_TRAIN_FILENAME).name: data}
+        hub.repos[REPO_KEY] = {train_split.HUB_TRAIN_FILENAME: data}
         hub.commit = HUB_REVISION
         use_hub(monkeypatch, hub.endpoint, tmp_path / "hub-cache")
         yield hub, images, labels
