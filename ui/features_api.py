@@ -132,8 +132,8 @@ _lock = threading.Lock()
 _tops: dict[tuple[str, str], TopImages] = {}
 _atlases: dict[tuple[str, str], FeatureAtlas] = {}
 _recent: OrderedDict[str, tuple[Features, ImageSet]] = OrderedDict()
-_in_flight: dict[tuple, Future] = {}  # identical decisions asked while one is computed
-_decided: OrderedDict[tuple, Any] = OrderedDict()  # the last DECISIONS_KEPT payloads
+# The last DECISIONS_KEPT decisions' payloads, each a Future while its GPU call runs.
+_decided: OrderedDict[tuple, Future] = OrderedDict()
 _parts: dict[
     tuple[str, str, tuple[int, ...]], np.ndarray
 ] = {}  # atlas parts of an unfinished atlas
@@ -232,28 +232,25 @@ def _once(
     pixels = np.asarray(picture.convert("RGB"), dtype=np.uint8)
     key = (hashlib.sha256(pixels.tobytes()).hexdigest(), name, target, contrast, baseline, steps)
     with _lock:
-        if key in _decided:
-            _decided.move_to_end(key)
-            return rebuilt(_decided[key])
-        running = _in_flight.get(key)
-        owner = running is None
+        kept = _decided.get(key)
+        owner = kept is None
         if owner:
-            running = _in_flight[key] = Future()
+            kept = _decided[key] = Future()
+            while len(_decided) > DECISIONS_KEPT:
+                _decided.popitem(last=False)
+        else:
+            _decided.move_to_end(key)
     if not owner:
-        return rebuilt(running.result())
+        return rebuilt(kept.result())
     try:
         payload = features_on_gpu(name, picture, target, contrast, baseline, steps)
-        running.set_result(payload)
     except BaseException as error:
-        running.set_exception(error)
-        raise
-    finally:
+        kept.set_exception(error)  # the waiting requests get the same error; none is kept
         with _lock:
-            _in_flight.pop(key, None)
-    with _lock:
-        _decided[key] = payload
-        while len(_decided) > DECISIONS_KEPT:
-            _decided.popitem(last=False)
+            if _decided.get(key) is kept:
+                del _decided[key]
+        raise
+    kept.set_result(payload)
     return rebuilt(payload)
 
 
