@@ -55,7 +55,11 @@ def wait_for_maps(page) -> list[str]:
     from playwright.sync_api import expect
 
     captions = page.locator("#gallery .caption-label")
-    expect(captions).to_have_count(1 + len(DEFAULT_METHODS), timeout=WAIT_MS)
+    try:
+        expect(captions).to_have_count(1 + len(DEFAULT_METHODS), timeout=WAIT_MS)
+    except AssertionError as error:  # an error's toast says why, when one came
+        toasts = page.locator(".toast-body").all_inner_texts()
+        raise AssertionError(f"{error}\nthe page's messages: {toasts}") from None
     expect(page.locator("#summary")).to_contain_text("Weights", timeout=WAIT_MS)
     page.locator("#gallery").scroll_into_view_if_needed()
     page.wait_for_function(

@@ -143,6 +143,24 @@ def test_outside_zerogpu_the_standin_changes_nothing(spaces, monkeypatch) -> Non
     assert spaces.GPU(plain) is plain and spaces.GPU(duration=3)(plain) is plain
 
 
+def test_a_worker_outlives_the_thread_that_forked_it(spaces) -> None:
+    """Gradio runs each call in a pool thread that ends when idle (anyio's, after 10 s): the
+    worker such a call forked keeps serving the calls of other threads."""
+    import threading
+    import time
+
+    @spaces.GPU(duration=5)
+    def worker_pid() -> int:
+        return os.getpid()
+
+    forked: list[int] = []
+    thread = threading.Thread(target=lambda: forked.append(worker_pid()))
+    thread.start()
+    thread.join()
+    time.sleep(0.5)  # what the thread's end would do to the worker, done
+    assert worker_pid() == forked[0]
+
+
 def test_a_stand_in_worker_ends_when_its_server_is_killed(tmp_path: Path) -> None:
     """Workers must not outlive a killed server (the real ones are the Space's processes)."""
     import signal

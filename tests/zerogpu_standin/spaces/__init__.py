@@ -32,14 +32,12 @@ For the tests:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import io
 import json
 import multiprocessing
 import os
 import pickle
-import signal
 import sys
 import threading
 import time
@@ -192,7 +190,8 @@ class _Worker:
     def __init__(self, task: Callable) -> None:
         self.connection, child = _fork.Pipe()
         server = _server_sockets()
-        self.process = _fork.Process(target=_serve, args=(task, child, server), daemon=True)
+        args = (task, child, server, os.getpid())
+        self.process = _fork.Process(target=_serve, args=args, daemon=True)
         self.process.start()
         child.close()
 
@@ -206,19 +205,23 @@ class _Worker:
         self.process.join(5)
 
 
-def _die_with_the_server() -> None:
-    """Linux's parent-death signal: a worker ends when its server does, even when the server
-    was killed (later workers hold copies of earlier workers' pipes, so EOF never comes)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the server ended before the signal was asked for
+def _die_with_the_server(server: int) -> None:
+    """A worker ends when its server does, even when the server was killed (later workers hold
+    copies of earlier workers' pipes, so EOF never comes). Watched, not by prctl's parent-death
+    signal: that follows the thread that forked, and Gradio's pool threads end when idle."""
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(0.2)
         os._exit(0)
 
+    threading.Thread(target=watch, name="server-watch", daemon=True).start()
 
-def _serve(task: Callable, connection: Any, server: list[int]) -> None:
+
+def _serve(task: Callable, connection: Any, server: list[int], server_pid: int) -> None:
     global _forked
     _forked = True
-    _die_with_the_server()
+    _die_with_the_server(server_pid)
     for fd in server:  # spaces.zero.wrappers.worker_init: "Immediately close file descriptors"
         with contextlib.suppress(OSError):
             os.close(fd)
