@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -167,7 +168,8 @@ def _run_method(
     )
     inputs = inputs.detach().clone().requires_grad_(True)
     targets = targets.reshape(-1).expand(inputs.shape[0]) if targets.numel() == 1 else targets
-    return method.run(model, inputs, targets, baselines, params)
+    network = copy.deepcopy(model) if method.hooks_the_model else model  # 0.6 ms for Net
+    return method.run(network, inputs, targets, baselines, params)
 
 
 def _render(explanation: Explanation, pixels: np.ndarray, alpha: float) -> None:

@@ -43,8 +43,8 @@ Runner = Callable[
     tuple[torch.Tensor, torch.Tensor | None],
 ]
 
-# Captum attaches hooks to the model's modules (DeepLift) and NoiseTunnel draws from the global
-# RNG, so two attributions on one model must not interleave. One lock keeps requests exact.
+# NoiseTunnel and GradientShap draw from the global RNGs after seeding them, so two attributions
+# must not interleave. One lock keeps requests exact.
 ATTRIBUTION_LOCK = threading.Lock()
 
 SIGN_TEXT: dict[str, str] = {
@@ -70,6 +70,11 @@ class Method:
     # True when the map already carries the (input - baseline) factor, like IG: then a
     # region's attributions add up to its effect, which the infidelity test relies on.
     times_input: bool = False
+    # True when Captum hooks the model's modules for the call (DeepLift's, guided backprop's,
+    # Grad-CAM's, LRP's): the method runs on a private copy, because any other thread's pass
+    # through the shared model (features, predictions, influence) would fire those hooks and
+    # both results would be wrong.
+    hooks_the_model: bool = False
 
     @property
     def sign_text(self) -> str:
@@ -331,6 +336,7 @@ TUTORIAL_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="deeplift",
+        hooks_the_model=True,
         label="DeepLift",
         description=(
             "Backpropagates the difference from the baseline's activations with DeepLift's "
@@ -373,6 +379,7 @@ MORE_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="guided_backprop",
+        hooks_the_model=True,
         label="Guided Backprop",
         description=(
             "Gradients with negative signals stopped at every ReLU on the way back: crisp "
@@ -384,6 +391,7 @@ MORE_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="deconvolution",
+        hooks_the_model=True,
         label="Deconvolution",
         description=(
             "Zeiler & Fergus deconvnet: the ReLU rule applied to the backward signal only."
@@ -407,6 +415,7 @@ MORE_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="grad_cam",
+        hooks_the_model=True,
         label="Grad-CAM",
         description=(
             "conv2's feature maps weighted by their average gradient, ReLU'd, upsampled from "
@@ -418,6 +427,7 @@ MORE_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="guided_grad_cam",
+        hooks_the_model=True,
         label="Guided Grad-CAM",
         description=(
             "Guided Backprop masked by Grad-CAM: fine detail inside the regions that matter."
@@ -428,6 +438,7 @@ MORE_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="lrp",
+        hooks_the_model=True,
         label="LRP",
         description=(
             "Layer-wise Relevance Propagation (epsilon rule): redistributes the score layer "
@@ -442,6 +453,7 @@ MORE_METHODS: tuple[Method, ...] = (
     ),
     Method(
         key="deeplift_shap",
+        hooks_the_model=True,
         label="DeepLiftShap",
         description=(
             "DeepLift averaged over several references (baseline, black, mean color, noise)."

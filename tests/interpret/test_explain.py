@@ -17,7 +17,7 @@ from captum.attr import IntegratedGradients, NoiseTunnel
 from conftest import example
 from contract import assert_keeps_contract, relative_error
 
-from interpret import ParamError, explain, explain_batch
+from interpret import METHODS, ParamError, explain, explain_batch
 from interpret.core.model import Net
 from interpret.core.preprocess import model_image, to_tensor
 from interpret.explain import render_overlays
@@ -217,6 +217,27 @@ def test_a_global_hook_or_deterministic_mode_turns_the_shortcuts_off(seeded_net:
         torch.use_deterministic_algorithms(False)
     assert not fast.supports(seeded_net, inputs.double())
     assert fast.supports(seeded_net, inputs)
+
+
+@pytest.mark.parametrize("key", list(METHODS))
+def test_no_method_hooks_the_shared_model(seeded_net: Net, key: str) -> None:
+    """Captum hooks the modules of the model some methods run on. On the app's one model,
+    another thread's pass through it (a /features request during an explanation) would fire
+    them: both answers wrong, or a shape error. Those methods hook a private copy instead."""
+    shared = set(seeded_net.modules())
+    hooked = {"shared": 0, "copy": 0}
+
+    def look(module: torch.nn.Module, args: tuple) -> None:
+        if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks:
+            hooked["shared" if module in shared else "copy"] += 1
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(look)
+    try:
+        explain(seeded_net, example(4), key, 2, n_steps=4, nt_samples=2, shap_samples=2)
+    finally:
+        handle.remove()
+    assert hooked["shared"] == 0
+    assert (hooked["copy"] > 0) == METHODS[key].hooks_the_model  # the flag says what Captum does
 
 
 def test_noise_baseline_batch_equals_single_calls(shipped_net: Net) -> None:
