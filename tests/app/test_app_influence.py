@@ -25,7 +25,7 @@ from interpret import CLASSES, load_model
 from interpret.dataset.train_split import read_train_folder
 from interpret.influence import hardest_training_images, influence_index, training_influence
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 APP_ENV: dict[str, str] = {}  # ENV and the synthetic training folder: filled in by `app_url`
 

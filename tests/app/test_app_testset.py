@@ -25,7 +25,7 @@ from interpret.dataset.browse import browse, confusion
 from interpret.dataset.predictions import predict_test_set
 from interpret.dataset.strategies import class_strategies
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+pytestmark = pytest.mark.timeout(300)
 
 FAST = {"methods": ["saliency", "integrated_gradients"], "nt_samples": 4}
 OLD_EXPLAIN = 13  # /explain's parameters before `model` was appended

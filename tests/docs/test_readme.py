@@ -45,9 +45,11 @@ def test_the_quickstart_is_two_lines_and_ci_runs_the_second() -> None:
     block = re.search(r"## Quickstart\n\n```bash\n(.*?)```", README.read_text(), re.S).group(1)
     install_app, install_tests = block.strip().splitlines()
     assert install_app == "pip install -r requirements.txt && python app.py"
-    assert install_tests == "pip install -r requirements-dev.txt && python -m pytest"
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "pip install -r requirements-dev.txt" in ci and "\npython -m pytest\n" in ci
+    assert install_tests == 'pip install -r requirements-dev.txt && python -m pytest -m "not slow"'
+    ci = [line.split("  #")[0] for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "python -m pip install -r requirements-dev.txt" in ci
+    quick = ci.index('python -m pytest -m "not slow"')  # the README's line, then the rest
+    assert ci[quick + 1] == "python -m pytest -m slow"
 
 
 def test_the_methods_table_is_the_registry() -> None:
