@@ -118,3 +118,13 @@ def test_the_endpoint_count_is_the_apps() -> None:
     endpoints = json.loads(SNAPSHOT.read_text())["view_api"]["named_endpoints"]
     words = {10: "Ten", 11: "Eleven", 12: "Twelve", 13: "Thirteen", 14: "Fourteen", 15: "Fifteen"}
     assert f"{words[len(endpoints)]} named endpoints" in README.read_text()
+
+
+def test_the_documented_reruns_are_cis() -> None:
+    """EXACTNESS.md's commands rerun the files `.ci/run` reruns under other CPUs' rounding."""
+    ci = re.search(r"^exactness=\((.*)\)$", (ROOT / ".ci" / "run").read_text(), re.M).group(1)
+    text = (ROOT / "docs" / "EXACTNESS.md").read_text()
+    documented = re.search(r'^exactness="(.*)"$', text, re.M).group(1)
+    assert documented.split() == ci.split()
+    for file in ci.split():
+        assert (ROOT / file).is_file(), file
