@@ -2,14 +2,16 @@
 
 Starts ``python app.py`` on a free loopback port (INTERPRET_MODEL_REPO="" so nothing is
 fetched; ``--weights`` or the shipped weights) or targets ``--url`` of a running one (loopback
-only). ``--clients`` threads, each with its own gradio_client, send ``--requests`` /explain
-calls in total, of varied images (the bundled CIFAR-10 examples and generated odd ones:
-grayscale, RGBA, 1x1, palette GIF, 16-bit PNG, a 4000x3000 JPEG) and varied settings. Every
-answer is compared with `interpret.explain` run here on the same weights, image and settings:
-top-5, details (prediction, target, captions, params, probabilities, deltas to 1e-6, timing
-keys, method agreement) and every gallery image pixel for pixel, so a map from another
-request (cross-talk) or a wrong attribution cannot pass. The server's resident memory (RSS,
-with its children) is measured after a warm-up and after the run and must stay within 20 %.
+only). ``--clients`` threads, each with its own gradio_client, send ``--requests`` calls in
+total: /explain, and (``--features``, a quarter by default) /features, which passes through the
+same model in memory at the same time. Images and settings vary (the bundled CIFAR-10
+examples and generated odd ones: grayscale, RGBA, 1x1, palette GIF, 16-bit PNG, a 4000x3000
+JPEG). Every answer is compared with `interpret.explain` (or `interpret.features`) run here on
+the same weights, image and settings: top-5, details (prediction, target, captions, params,
+probabilities, deltas to 1e-6, timing keys, method agreement) and every gallery image pixel
+for pixel; each feature's contribution to 1e-6. So a map from another request (cross-talk) or
+a wrong attribution cannot pass. The server's resident memory (RSS, with its children) is
+measured after a warm-up and after the run and must stay within 20 %.
 A second server with a small INTERPRET_QUEUE_SIZE then takes a burst beyond its queue: the
 excess must be told "try again" at once, and the server must serve normally afterwards.
 
@@ -54,7 +56,7 @@ from loadtest.generator import (
     PREDICTED,
     Outcome,
     Request,
-    call_explain,
+    call_app,
     image_set,
     make_client,
     plan_requests,
@@ -71,7 +73,14 @@ from loadtest.server import (
     start_app,
     wait_ready,
 )
-from loadtest.verify import Expected, compare, expected_result, same_weights
+from loadtest.verify import (
+    Expected,
+    check_answer,
+    compare,
+    expected_answer,
+    expected_result,
+    same_weights,
+)
 
 from interpret import Net, load_model
 from interpret.core.model import hub_config
@@ -80,7 +89,17 @@ from interpret.dataset.sampler import Sampler
 
 MEMORY_GROWTH_LIMIT = 0.20
 # Also used from here by tests/app/test_load.py (the comparison on a hand-made answer).
-__all__ = ["Expected", "Outcome", "Request", "Server", "compare", "expected_result", "start_app"]
+__all__ = [
+    "Expected",
+    "Outcome",
+    "Request",
+    "Server",
+    "check_answer",
+    "compare",
+    "expected_answer",
+    "expected_result",
+    "start_app",
+]
 
 
 def queue_check(
@@ -122,7 +141,7 @@ def queue_check(
             barrier.wait()
             started = time.perf_counter()
             try:
-                answer = call_explain(client, images[name], heavy, 300)
+                answer = call_app(client, images[name], heavy, 300)
                 kind, problems = "served", compare(answer, wanted[heavy])
             except QueueError as error:
                 kind, problems = "busy", [] if "try again" in str(error) else [str(error)]
@@ -144,7 +163,7 @@ def queue_check(
             busy_answer_max_s=round(max(busy), 2) if busy else None,
             problems=[p for _, _, problems in results for p in problems],
         )
-        after = compare(call_explain(client, images[name], normal, 120), wanted[normal])
+        after = compare(call_app(client, images[name], normal, 120), wanted[normal])
         report["served_after"] = not after
         report["problems"] += after
         client.close()
@@ -169,7 +188,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line: size of the load, where the app is, which weights, what to print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
-    parser.add_argument("--requests", type=int, default=200, help="/explain calls in all (200)")
+    parser.add_argument("--requests", type=int, default=200, help="calls in all (200)")
     parser.add_argument("--warmup", type=int, help="checked calls before memory is measured")
     parser.add_argument("--max-seconds", type=float, default=600, help="whole run (600)")
     parser.add_argument("--url", help="a running app on this machine (default: start one)")
@@ -179,6 +198,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="request plan seed (0)")
     parser.add_argument("--cheap", action="store_true", help="cheapest methods and settings")
+    parser.add_argument(
+        "--features",
+        type=float,
+        default=0.25,
+        help="share of /features calls among the /explain ones (0.25): other endpoints at once",
+    )
     parser.add_argument("--queue-size", type=int, default=2, help="queue of the burst server")
     parser.add_argument("--burst", type=int, default=10, help="requests sent at once to it")
     parser.add_argument("--no-queue-check", action="store_true", help="skip the burst check")
@@ -186,6 +211,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.clients < 1 or args.requests < 1:
         parser.error("--clients and --requests must be at least 1")
+    if not 0 <= args.features <= 1:
+        parser.error("--features must be between 0 and 1")
     return args
 
 
@@ -269,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             name: (sampler.truth(model_image(path)) or (None,))[0] for name, path in images.items()
         }
         warmup_count = args.clients if args.warmup is None else args.warmup
-        plan = plan_requests(warmup_count + args.requests, images, truths, args.seed, args.cheap)
+        plan = plan_requests(
+            warmup_count + args.requests, images, truths, args.seed, args.cheap, args.features
+        )
         compute_started = time.monotonic()
         expected = {}
         for request in plan:
@@ -277,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise TimeoutError("--max-seconds reached while computing the expected results")
             if request not in expected:
                 path = images[request.image]
-                expected[request] = expected_result(net, request, path, truths[request.image])
+                expected[request] = expected_answer(net, request, path, truths[request.image])
         report["library_s"] = round(time.monotonic() - compute_started, 1)
         if server is not None:
             report["app_ready_wait_s"] = round(wait_ready(server, deadline), 1)
@@ -288,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         numbered = list(enumerate(plan))
 
         def check(answer: Any, request: Request) -> list[str]:
-            return compare(answer, expected[request])
+            return check_answer(answer, request, expected[request])
 
         warm, _ = run_phase(clients, numbered[:warmup_count], images, check, deadline)
         report["warmup"] = summarize(warm, None)

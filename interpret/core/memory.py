@@ -20,7 +20,7 @@ M_MMAP_THRESHOLD = -3
 # glibc's ceiling for the mmap threshold on 64-bit systems; larger blocks are still mapped.
 LARGEST_REUSED_BLOCK = 32 << 20
 # Free memory a heap keeps at its top. Measured with scripts/load_test.py (16 clients, 600
-# requests): server RSS +176 MB with this setting, +125 MB without it; 256 MB kept +187 MB.
+# /explain requests): server RSS +176 MB with this setting, +125 MB without it; 256 MB kept +187 MB.
 TRIM_THRESHOLD = 64 << 20
 
 

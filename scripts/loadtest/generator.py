@@ -1,5 +1,6 @@
 """The load test's load generator: the images and the reproducible plan of varied /explain
-requests, and the clients that send them concurrently, each answer checked as it comes."""
+and /features requests, and the clients that send them concurrently, each answer checked as it
+comes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import queue
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,10 +22,6 @@ from interpret import CLASSES, METHODS
 from interpret.core.params import BASELINES
 from interpret.dataset.sources import bundled_examples
 
-# GradientShap draws its interpolation points from numpy's global RNG, which
-# `interpret.attribution.methods._gradient_shap` does not seed: the same request gives a
-# different map each time, so no answer of it can be checked. Left out until the library seeds it.
-UNSEEDED_METHODS = frozenset({"gradient_shap"})
 CHEAP_METHODS = (
     "saliency",
     "integrated_gradients",
@@ -36,9 +34,13 @@ CHEAP_METHODS = (
 PREDICTED, TRUE_LABEL = "predicted", "true label"
 
 
+FEATURES_SETTINGS = ("target", "baseline", "n_steps")  # what a /features request varies
+
+
 @dataclass(frozen=True)
 class Request:
-    """One /explain call: an image by name and every setting, so it can be replayed here."""
+    """One call: an image by name and every setting, so it can be replayed here. A /features
+    request uses FEATURES_SETTINGS of them."""
 
     image: str
     methods: tuple[str, ...]
@@ -49,15 +51,24 @@ class Request:
     baseline: str
     seed: int
     opacity: float
+    endpoint: str = "/explain"
 
     def settings(self) -> dict[str, Any]:
-        """Keyword arguments for /explain (keywords, so new trailing parameters don't matter)."""
+        """Keyword arguments for the endpoint (keywords, so new trailing parameters don't
+        matter)."""
         values = asdict(self)
-        del values["image"]
+        del values["image"], values["endpoint"]
         values["methods"] = list(self.methods)
+        if self.endpoint == "/features":
+            return {key: values[key] for key in FEATURES_SETTINGS}
         return values
 
     def describe(self) -> str:
+        if self.endpoint == "/features":
+            return (
+                f"/features {self.image} target={self.target!r} n_steps={self.n_steps} "
+                f"baseline={self.baseline}"
+            )
         return (
             f"{self.image} methods={','.join(self.methods)} target={self.target!r} "
             f"n_steps={self.n_steps} nt_samples={self.nt_samples} stdevs={self.stdevs} "
@@ -115,11 +126,17 @@ def image_set(directory: Path) -> dict[str, Path]:
 
 
 def plan_requests(
-    count: int, images: dict[str, Path], truths: dict[str, int | None], seed: int, cheap: bool
+    count: int,
+    images: dict[str, Path],
+    truths: dict[str, int | None],
+    seed: int,
+    cheap: bool,
+    features_share: float = 0.0,
 ) -> list[Request]:
-    """`count` varied requests, reproducible from `seed`; modest cost each (2 busy cores)."""
+    """`count` varied requests, reproducible from `seed`, about `features_share` of them to
+    /features and the rest to /explain; modest cost each (2 busy cores)."""
     rng = random.Random(seed)
-    pool = [key for key in (CHEAP_METHODS if cheap else METHODS) if key not in UNSEEDED_METHODS]
+    pool = list(CHEAP_METHODS if cheap else METHODS)
     examples = [name for name in images if name.startswith("cifar10_")]
     odd = [name for name in images if not name.startswith("cifar10_")]
     requests = []
@@ -140,6 +157,7 @@ def plan_requests(
                 baseline=rng.choice(list(BASELINES)),
                 seed=rng.randrange(2**31),
                 opacity=rng.choice((0.0, 0.25, 0.5, 0.8, 1.0)),
+                endpoint="/features" if rng.random() < features_share else "/explain",
             )
         )
     return requests
@@ -149,8 +167,9 @@ def make_client(url: str, downloads: Path) -> Client:
     return Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False)
 
 
-def call_explain(client: Client, path: Path, request: Request, timeout: float) -> Any:
-    job = client.submit(handle_file(str(path)), **request.settings(), api_name="/explain")
+def call_app(client: Client, path: Path, request: Request, timeout: float) -> Any:
+    """The app's answer to `request`, from its endpoint."""
+    job = client.submit(handle_file(str(path)), **request.settings(), api_name=request.endpoint)
     return job.result(timeout=timeout)
 
 
@@ -179,7 +198,7 @@ def run_phase(
             outcome = Outcome(index, request)
             started = time.perf_counter()
             try:
-                answer = call_explain(
+                answer = call_app(
                     client, images[request.image], request, max(deadline - time.monotonic(), 1)
                 )
             except Exception as error:
@@ -216,6 +235,7 @@ def summarize(outcomes: list[Outcome], wall_s: float | None) -> dict[str, Any]:
     ]
     return {
         "requests_done": len(outcomes),
+        "by_endpoint": dict(sorted(Counter(o.request.endpoint for o in outcomes).items())),
         "failures": len(failures),
         "mismatches": len(mismatches),
         "failure_examples": failures[:5],

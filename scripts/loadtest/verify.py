@@ -1,5 +1,6 @@
-"""The load test's verifier: what `interpret.explain` gives for a request, and every
-difference between that and the app's answer (gallery pixels, captions, top-5, details)."""
+"""The load test's verifier: what `interpret.explain` (or `interpret.features`) gives for a
+request, and every difference between that and the app's answer (gallery pixels, captions,
+top-5, details; each feature's contribution)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import numpy as np
 from gradio_client import Client
 from PIL import Image
 
-from interpret import CLASSES, Explanation, Net, explain
+from interpret import CLASSES, Explanation, Net, explain, features
 from interpret.explain import input_card
 
-from .generator import PREDICTED, TRUE_LABEL, Request, call_explain
+from .generator import PREDICTED, TRUE_LABEL, Request, call_app
 
 TOLERANCE = 1e-6
 
@@ -65,6 +66,52 @@ def expected_result(net: Net, request: Request, path: Path, truth: int | None) -
     expected = Expected(result, truth, digest(input_card(result)), overlays)
     result.overlays = {}  # the digests are kept; the pictures would hold ~1 MB per request
     return expected
+
+
+def expected_answer(net: Net, request: Request, path: Path, truth: int | None) -> Any:
+    """The library's result for a request to either endpoint."""
+    if request.endpoint == "/features":
+        return expected_features(net, request, path, truth)
+    return expected_result(net, request, path, truth)
+
+
+def check_answer(answer: Any, request: Request, expected: Any) -> list[str]:
+    """Every difference between the app's answer to `request` and the library's."""
+    if request.endpoint == "/features":
+        return compare_features(answer, expected)
+    return compare(answer, expected)
+
+
+def expected_features(net: Net, request: Request, path: Path, truth: int | None) -> dict:
+    """`interpret.features` on the same weights, image and settings, as /features words it
+    (without the top images, which depend on the app's test set)."""
+    found = features(
+        net,
+        path,
+        library_target(request, truth),
+        baseline=request.baseline,
+        n_steps=request.n_steps,
+    )
+    return json.loads(json.dumps(found.to_dict()))
+
+
+def compare_features(answer: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """/features' decision against the library's: the classes and settings exactly, each
+    channel in the same order with its contribution, and the totals, to TOLERANCE."""
+    problems = []
+    for key in ("layer", "target", "contrast", "prediction", "baseline", "n_steps", "explained"):
+        if answer.get(key) != wanted[key]:
+            problems.append(f"features[{key!r}] {answer.get(key)!r} != {wanted[key]!r}")
+    for key in ("total", "output_difference", "delta"):
+        if not _close(answer.get(key, math.nan), wanted[key]):
+            problems.append(f"features[{key!r}] {answer.get(key)!r} != {wanted[key]!r}")
+    got = [(c["channel"], c["contribution"]) for c in answer.get("channels", [])]
+    want = [(c["channel"], c["contribution"]) for c in wanted["channels"]]
+    if [c for c, _ in got] != [c for c, _ in want] or not all(
+        _close(a, b) for (_, a), (_, b) in zip(got, want)
+    ):
+        problems.append(f"features' channels {got} != {want}")
+    return problems
 
 
 def _close(a: float, b: float) -> bool:
@@ -157,7 +204,7 @@ def compare_details(details: dict[str, Any], result: Explanation, known: str | N
 def same_weights(client: Client, images: dict[str, Path], net: Net) -> None:
     """Exit early, and say why, when the app's weights are not the ones checked against."""
     probe = Request("cifar10_00_3.png", ("saliency",), PREDICTED, 1, 1, 0.0, "zeros", 0, 0.5)
-    _, _, details = call_explain(client, images[probe.image], probe, 120)
+    _, _, details = call_app(client, images[probe.image], probe, 120)
     if details.get("weights") != net.weights_source:
         raise SystemExit(
             f"the app uses {details.get('weights')!r}, the check {net.weights_source!r}: "

@@ -89,6 +89,22 @@ def test_the_check_catches_an_answer_for_another_request(
     assert not any("saliency image differs" in problem for problem in wrong), wrong
 
 
+def test_the_check_catches_features_meant_for_another_request(
+    load_test: ModuleType, pretrained_dir: Path
+) -> None:
+    """/features for another target (or baseline) is caught; the same request is not."""
+    net = load_model(pretrained_dir)
+    request = load_test.Request(
+        example(3).name, (), "cat", 8, 0, 0.0, "zeros", 0, 0.0, endpoint="/features"
+    )
+    wanted = load_test.expected_answer(net, request, example(3), 0)
+    assert load_test.check_answer(wanted, request, wanted) == []
+    for other in (replace(request, target="dog"), replace(request, baseline="blur")):
+        answer = load_test.expected_answer(net, other, example(3), 0)
+        problems = load_test.check_answer(answer, request, wanted)
+        assert any("features' channels" in problem for problem in problems), problems
+
+
 @pytest.fixture
 def environment_kept() -> Iterator[None]:
     """The script sets variables for the process it runs in (INTERPRET_MODEL_REPO...): undone."""
@@ -114,6 +130,7 @@ def test_a_short_load_has_no_failure_no_mismatch_and_bounded_memory(
             "--clients=2",
             "--requests=4",
             "--cheap",
+            "--features=0.5",
             f"--max-seconds={RUN_BUDGET_S}",
             "--json",
         ]
@@ -124,6 +141,7 @@ def test_a_short_load_has_no_failure_no_mismatch_and_bounded_memory(
     assert report["ok"] and report["problems"] == []
     load = report["load"]
     assert load["requests_done"] == 4
+    assert set(load["by_endpoint"]) == {"/explain", "/features"}  # both at once, both checked
     assert load["failures"] == 0 and load["mismatches"] == 0, printed.err
     assert report["warmup"]["failures"] == 0 and report["warmup"]["mismatches"] == 0
     assert report["memory"]["growth_pct"] <= 20
