@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,20 +146,29 @@ def plan_requests(
         targets = [PREDICTED, PREDICTED, rng.choice(CLASSES), str(rng.randrange(10))]
         if truths[image] is not None:
             targets.append(TRUE_LABEL)
-        requests.append(
-            Request(
-                image=image,
-                methods=methods,
-                target=rng.choice(targets),
-                n_steps=rng.choice((2, 4, 8) if cheap else (4, 10, 20, 32)),
-                nt_samples=rng.choice((1, 2) if cheap else (1, 2, 4, 8)),
-                stdevs=rng.choice((0.0, 0.1, 0.2, 0.5, 1.0)),
-                baseline=rng.choice(list(BASELINES)),
-                seed=rng.randrange(2**31),
-                opacity=rng.choice((0.0, 0.25, 0.5, 0.8, 1.0)),
-                endpoint="/features" if rng.random() < features_share else "/explain",
-            )
+        request = Request(
+            image=image,
+            methods=methods,
+            target=rng.choice(targets),
+            n_steps=rng.choice((2, 4, 8) if cheap else (4, 10, 20, 32)),
+            nt_samples=rng.choice((1, 2) if cheap else (1, 2, 4, 8)),
+            stdevs=rng.choice((0.0, 0.1, 0.2, 0.5, 1.0)),
+            baseline=rng.choice(list(BASELINES)),
+            seed=rng.randrange(2**31),
+            opacity=rng.choice((0.0, 0.25, 0.5, 0.8, 1.0)),
         )
+        if rng.random() < features_share:  # the settings /features ignores, neutral: equal
+            # requests are one key, and the library computes their answer once
+            request = replace(
+                request,
+                methods=(),
+                nt_samples=0,
+                stdevs=0.0,
+                seed=0,
+                opacity=0.0,
+                endpoint="/features",
+            )
+        requests.append(request)
     return requests
 
 
